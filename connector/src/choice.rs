@@ -77,7 +77,10 @@ pub fn toggle(pointer: &str, raw: Option<&str>) -> Result<bool, InputError> {
         None | Some("") => Ok(false),
         Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
         Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
-        Some(v) => Err(InputError::at(pointer, format!("'{v}' is not \"true\" or \"false\""))),
+        Some(v) => Err(InputError::at(
+            pointer,
+            format!("'{v}' is not \"true\" or \"false\""),
+        )),
     }
 }
 
@@ -125,7 +128,12 @@ pub fn custom_value(
                 ))
             }
         },
-        Some(_) => return Err(InputError::at(pointer, "expected null, a string or an object")),
+        Some(_) => {
+            return Err(InputError::at(
+                pointer,
+                "expected null, a string or an object",
+            ))
+        }
     };
     Ok(text.filter(|s| !s.trim().is_empty()))
 }
@@ -137,14 +145,23 @@ mod tests {
     const STATUS: Choice = Choice {
         options: &[
             (&["ACTIVE"], "ACTIVE"),
-            (&["ACTIVATION REQUIRED", "ACTIVATION_REQUIRED"], "ACTIVATION_REQUIRED"),
+            (
+                &["ACTIVATION REQUIRED", "ACTIVATION_REQUIRED"],
+                "ACTIVATION_REQUIRED",
+            ),
         ],
     };
 
     #[test]
     fn labels_and_api_values_resolve_in_any_case() {
-        assert_eq!(STATUS.resolve("/s", "activation required").unwrap(), "ACTIVATION_REQUIRED");
-        assert_eq!(STATUS.resolve("/s", "Activation_Required").unwrap(), "ACTIVATION_REQUIRED");
+        assert_eq!(
+            STATUS.resolve("/s", "activation required").unwrap(),
+            "ACTIVATION_REQUIRED"
+        );
+        assert_eq!(
+            STATUS.resolve("/s", "Activation_Required").unwrap(),
+            "ACTIVATION_REQUIRED"
+        );
         assert_eq!(STATUS.resolve("/s", "active").unwrap(), "ACTIVE");
         let err = STATUS.resolve("/s", "paused").unwrap_err();
         assert_eq!(err.pointer, "/s");
@@ -162,8 +179,14 @@ mod tests {
     #[test]
     fn custom_values_take_strings_and_value_members() {
         let obj = serde_json::json!({"value": "abc"});
-        assert_eq!(custom_value("/c", Some(&obj)).unwrap().as_deref(), Some("abc"));
-        assert_eq!(custom_value("/c", Some(&serde_json::json!(""))).unwrap(), None);
+        assert_eq!(
+            custom_value("/c", Some(&obj)).unwrap().as_deref(),
+            Some("abc")
+        );
+        assert_eq!(
+            custom_value("/c", Some(&serde_json::json!(""))).unwrap(),
+            None
+        );
         assert!(custom_value("/c", Some(&serde_json::json!(3))).is_err());
     }
 }

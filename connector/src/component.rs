@@ -25,9 +25,8 @@ export!(Component);
 
 /// Runs capability `C` with the tenant settings from `wasi:config`.
 pub fn invoke<C: Capability>(input: &str) -> Result<String, WitError> {
-    let settings = Settings::load(|key| {
-        wasi::config::store::get(key).map_err(|e| format!("{e:?}"))
-    })?;
+    let settings =
+        Settings::load(|key| wasi::config::store::get(key).map_err(|e| format!("{e:?}")))?;
     let ctx = Ctx {
         settings: &settings,
         transport: &WasiHttp,
@@ -71,7 +70,11 @@ impl From<ConnectorError> for WitError {
 struct WasiHttp;
 
 impl Transport for WasiHttp {
-    fn send(&self, settings: &Settings, request: &ApiRequest) -> Result<ApiResponse, ConnectorError> {
+    fn send(
+        &self,
+        settings: &Settings,
+        request: &ApiRequest,
+    ) -> Result<ApiResponse, ConnectorError> {
         let client = waki::Client::new();
         let url = request.url(settings);
         let mut builder = match request.method {
@@ -110,17 +113,29 @@ impl Transport for WasiHttp {
             json!({})
         } else {
             serde_json::from_slice(&bytes).map_err(|e| {
-                ConnectorError::Internal(format!("PingOne answered {status} with a body that is not JSON: {e}"))
+                ConnectorError::Internal(format!(
+                    "PingOne answered {status} with a body that is not JSON: {e}"
+                ))
             })?
         };
-        Ok(ApiResponse { status, headers, body })
+        Ok(ApiResponse {
+            status,
+            headers,
+            body,
+        })
     }
 }
 
 /// Maps a waki error to a transport error named by its `wasi:http` code.
 fn transport_error(e: anyhow::Error) -> ConnectorError {
     let code = match e.downcast_ref::<waki::ErrorCode>() {
-        Some(code) => kebab(format!("{code:?}").trim_start_matches("ErrorCode::").split(['(', ' ', '{']).next().unwrap_or("unknown")),
+        Some(code) => kebab(
+            format!("{code:?}")
+                .trim_start_matches("ErrorCode::")
+                .split(['(', ' ', '{'])
+                .next()
+                .unwrap_or("unknown"),
+        ),
         None => "internal-error".to_owned(),
     };
     ConnectorError::Transport {

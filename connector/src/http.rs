@@ -133,7 +133,11 @@ pub trait Transport {
     /// Sends `request` and returns the response when PingOne answered 2xx,
     /// [`ConnectorError::Api`] for an error status, and
     /// [`ConnectorError::Transport`] when no answer came.
-    fn send(&self, settings: &Settings, request: &ApiRequest) -> Result<ApiResponse, ConnectorError>;
+    fn send(
+        &self,
+        settings: &Settings,
+        request: &ApiRequest,
+    ) -> Result<ApiResponse, ConnectorError>;
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters.

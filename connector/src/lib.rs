@@ -94,7 +94,9 @@ fn schema_of<T: schemars::JsonSchema>(title: &str) -> Value {
     let mut settings = SchemaSettings::draft2020_12();
     settings
         .transforms
-        .push(Box::new(schemars::transform::RecursiveTransform(optional_is_not_nullable)));
+        .push(Box::new(schemars::transform::RecursiveTransform(
+            optional_is_not_nullable,
+        )));
     let generator = settings.into_generator();
     let mut schema = generator.into_root_schema_for::<T>().to_value();
     schema["title"] = json!(title);
@@ -107,7 +109,9 @@ fn schema_of<T: schemars::JsonSchema>(title: &str) -> Value {
 /// the seed's genuinely nullable fields are written with `null` first
 /// (`choice::nullable_string_schema`) and are left alone.
 fn optional_is_not_nullable(schema: &mut schemars::Schema) {
-    let Some(object) = schema.as_object_mut() else { return };
+    let Some(object) = schema.as_object_mut() else {
+        return;
+    };
     if object.get("default") == Some(&Value::Null) {
         object.remove("default");
     }

@@ -145,7 +145,10 @@ mod tests {
     fn pointer_of(input: &str) -> String {
         match parse_input::<Sample>(input) {
             Err(ConnectorError::InvalidInput(e)) => e.pointer,
-            other => panic!("expected an input error, got {other:?}", other = other.is_ok()),
+            other => panic!(
+                "expected an input error, got {other:?}",
+                other = other.is_ok()
+            ),
         }
     }
 
@@ -156,7 +159,10 @@ mod tests {
 
     #[test]
     fn wrong_type_points_into_arrays() {
-        assert_eq!(pointer_of(r#"{"userId":"u","list":[{"id":"a"},{"id":3}]}"#), "/list/1/id");
+        assert_eq!(
+            pointer_of(r#"{"userId":"u","list":[{"id":"a"},{"id":3}]}"#),
+            "/list/1/id"
+        );
     }
 
     #[test]

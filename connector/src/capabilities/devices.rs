@@ -9,13 +9,16 @@ use super::{compact, non_empty, required, variables, DEVICE_STATUS, DEVICE_TYPE}
 use crate::choice::{self, Choice};
 use crate::error::{ConnectorError, InputError};
 use crate::http::{ApiRequest, Base, Method, JSON};
-use crate::model::{envelope, CreatedDevice, Device, DeviceList, MfaPolicy, MfaSettings, Object, OrderEntry};
+use crate::model::{
+    envelope, CreatedDevice, Device, DeviceList, MfaPolicy, MfaSettings, Object, OrderEntry,
+};
 use crate::pipeline::{field, whole, Capability, Ctx};
 
 /// Media type of "activate device".
 pub const ACTIVATE: &str = "application/vnd.pingidentity.device.activate+json";
 /// Media type of "resend pairing OTP".
-pub const SEND_ACTIVATION_CODE: &str = "application/vnd.pingidentity.device.sendActivationCode+json";
+pub const SEND_ACTIVATION_CODE: &str =
+    "application/vnd.pingidentity.device.sendActivationCode+json";
 /// Media type of "set device order".
 pub const REORDER: &str = "application/vnd.pingidentity.devices.reorder+json";
 
@@ -86,7 +89,11 @@ impl Capability for ReadDevice {
         Ok(ApiRequest::new(Method::Get, Base::Api, device_path(input)))
     }
 
-    fn convenience(_: &Ctx, _: &DeviceRef, raw: &Value) -> Result<Map<String, Value>, ConnectorError> {
+    fn convenience(
+        _: &Ctx,
+        _: &DeviceRef,
+        raw: &Value,
+    ) -> Result<Map<String, Value>, ConnectorError> {
         Ok(whole("device", raw))
     }
 }
@@ -96,7 +103,10 @@ const STATUS_FILTER: Choice = Choice {
     options: &[
         (&["ALL", "ALL (Default)"], "ALL"),
         (&["ACTIVE"], "ACTIVE"),
-        (&["ACTIVATION REQUIRED", "ACTIVATION_REQUIRED"], "ACTIVATION_REQUIRED"),
+        (
+            &["ACTIVATION REQUIRED", "ACTIVATION_REQUIRED"],
+            "ACTIVATION_REQUIRED",
+        ),
     ],
 };
 
@@ -176,7 +186,8 @@ impl DeviceFilter {
 
 /// The `GET devices?expand=order` request shared by the list capabilities.
 pub fn list_devices_request(user_id: &str) -> ApiRequest {
-    ApiRequest::new(Method::Get, Base::Api, ["users", user_id, "devices"]).with_query("expand", "order")
+    ApiRequest::new(Method::Get, Base::Api, ["users", user_id, "devices"])
+        .with_query("expand", "order")
 }
 
 /// The convenience fields of a device list: the (filtered) devices, the
@@ -202,7 +213,9 @@ pub fn device_list_views(
     out.insert("devices".into(), Value::Array(devices));
     out.extend(field("order", raw, "/_embedded/order"));
 
-    let settings = ctx.send(&ApiRequest::new(Method::Get, Base::Api, ["mfaSettings"]))?.body;
+    let settings = ctx
+        .send(&ApiRequest::new(Method::Get, Base::Api, ["mfaSettings"]))?
+        .body;
     out.insert(
         "mfaSettings".into(),
         compact(json!({
@@ -216,7 +229,10 @@ pub fn device_list_views(
             .send(&ApiRequest::new(
                 Method::Get,
                 Base::Api,
-                ["deviceAuthenticationPolicies", ctx.settings.policy_id.as_str()],
+                [
+                    "deviceAuthenticationPolicies",
+                    ctx.settings.policy_id.as_str(),
+                ],
             ))?
             .body;
         const METHODS: [(&str, &str); 9] = [
@@ -232,13 +248,18 @@ pub fn device_list_views(
         ];
         let allowed: Vec<Value> = METHODS
             .iter()
-            .filter(|(key, _)| policy.pointer(&format!("/{key}/enabled")) == Some(&Value::Bool(true)))
+            .filter(|(key, _)| {
+                policy.pointer(&format!("/{key}/enabled")) == Some(&Value::Bool(true))
+            })
             .map(|(_, t)| Value::from(*t))
             .collect();
         out.insert("allowedtypes".into(), Value::Array(allowed));
         out.insert(
             "applications".into(),
-            policy.pointer("/mobile/applications").cloned().unwrap_or_else(|| json!([])),
+            policy
+                .pointer("/mobile/applications")
+                .cloned()
+                .unwrap_or_else(|| json!([])),
         );
         out.insert(
             "mfaPolicy".into(),
@@ -272,7 +293,11 @@ impl Capability for ReadAllDevices {
         Ok(list_devices_request(&input.user_id))
     }
 
-    fn convenience(ctx: &Ctx, input: &ReadAllDevicesInput, raw: &Value) -> Result<Map<String, Value>, ConnectorError> {
+    fn convenience(
+        ctx: &Ctx,
+        input: &ReadAllDevicesInput,
+        raw: &Value,
+    ) -> Result<Map<String, Value>, ConnectorError> {
         let filter = DeviceFilter::from_input(
             input.set_filter_flag,
             &input.status_filter,
@@ -291,7 +316,10 @@ const CREATE_DEVICE_TYPE: Choice = Choice {
         (&["SMS"], "SMS"),
         (&["Voice"], "VOICE"),
         (&["Authenticator App", "TOTP"], "TOTP"),
-        (&["Mobile Applications", "Mobile Application", "MOBILE"], "MOBILE"),
+        (
+            &["Mobile Applications", "Mobile Application", "MOBILE"],
+            "MOBILE",
+        ),
         (&["Fido2 Biometrics", "FIDO2"], "FIDO2"),
         (&["Security Key", "SECURITY_KEY"], "SECURITY_KEY"),
         (&["PLATFORM"], "PLATFORM"),
@@ -305,7 +333,9 @@ fn create_device_type_schema(_: &mut SchemaGenerator) -> Schema {
 }
 
 fn device_status_schema(_: &mut SchemaGenerator) -> Schema {
-    DEVICE_STATUS.schema("The device's initial status; ACTIVATION_REQUIRED devices must be activated before use.")
+    DEVICE_STATUS.schema(
+        "The device's initial status; ACTIVATION_REQUIRED devices must be activated before use.",
+    )
 }
 
 /// Sentinel labels of DaVinci drop-downs whose value is typed in a sibling field.
@@ -409,10 +439,21 @@ impl NewDevice<'_> {
     pub fn request(&self, user_id: &str) -> Result<ApiRequest, ConnectorError> {
         match self.device_type {
             "SMS" | "VOICE" if self.phone.is_none() => {
-                return Err(InputError::at("/phone", format!("a phone number is required for {} devices", self.device_type)).into())
+                return Err(InputError::at(
+                    "/phone",
+                    format!(
+                        "a phone number is required for {} devices",
+                        self.device_type
+                    ),
+                )
+                .into())
             }
             "EMAIL" if self.email.is_none() => {
-                return Err(InputError::at("/email", "an email address is required for EMAIL devices").into())
+                return Err(InputError::at(
+                    "/email",
+                    "an email address is required for EMAIL devices",
+                )
+                .into())
             }
             _ => {}
         }
@@ -434,7 +475,10 @@ impl NewDevice<'_> {
             "notification": self.notification,
             "policy": self.policy_id.map(|id| json!({ "id": id })),
         }));
-        Ok(ApiRequest::new(Method::Post, Base::Api, ["users", user_id, "devices"]).with_body(JSON, body))
+        Ok(
+            ApiRequest::new(Method::Post, Base::Api, ["users", user_id, "devices"])
+                .with_body(JSON, body),
+        )
     }
 }
 
@@ -452,22 +496,36 @@ impl Capability for CreateDevice {
         let custom_type;
         let device_type = match CREATE_DEVICE_TYPE.resolve("/deviceType", &i.device_type)? {
             "CUSTOM" => {
-                custom_type = choice::custom_value("/customDeviceType", i.custom_device_type.as_ref())?
-                    .ok_or_else(|| InputError::at("/customDeviceType", "a device type is required when deviceType is \"Enter Device Type\""))?
-                    .trim()
-                    .to_ascii_uppercase();
+                custom_type = choice::custom_value(
+                    "/customDeviceType",
+                    i.custom_device_type.as_ref(),
+                )?
+                .ok_or_else(|| {
+                    InputError::at(
+                        "/customDeviceType",
+                        "a device type is required when deviceType is \"Enter Device Type\"",
+                    )
+                })?
+                .trim()
+                .to_ascii_uppercase();
                 custom_type.as_str()
             }
             known => known,
         };
         let status = DEVICE_STATUS.resolve("/status", &i.status)?;
-        let test_mode = choice::toggle("/createDeviceTestMode", i.create_device_test_mode.as_deref())?
-            | choice::toggle("/oneTimeDeviceTestMode", i.one_time_device_test_mode.as_deref())?;
+        let test_mode = choice::toggle(
+            "/createDeviceTestMode",
+            i.create_device_test_mode.as_deref(),
+        )? | choice::toggle(
+            "/oneTimeDeviceTestMode",
+            i.one_time_device_test_mode.as_deref(),
+        )?;
 
         let policy = match non_empty(&i.notification_policy_id) {
-            Some(p) if p.eq_ignore_ascii_case(ENTER_POLICY) => {
-                choice::custom_value("/customNotificationPolicyId", i.custom_notification_policy_id.as_ref())?
-            }
+            Some(p) if p.eq_ignore_ascii_case(ENTER_POLICY) => choice::custom_value(
+                "/customNotificationPolicyId",
+                i.custom_notification_policy_id.as_ref(),
+            )?,
             other => other.map(str::to_owned),
         };
         let variant = match non_empty(&i.template_variant) {
@@ -504,7 +562,11 @@ impl Capability for CreateDevice {
         .request(&i.user_id)
     }
 
-    fn convenience(_: &Ctx, _: &CreateDeviceInput, raw: &Value) -> Result<Map<String, Value>, ConnectorError> {
+    fn convenience(
+        _: &Ctx,
+        _: &CreateDeviceInput,
+        raw: &Value,
+    ) -> Result<Map<String, Value>, ConnectorError> {
         Ok(device_without_test(raw))
     }
 }
@@ -554,16 +616,33 @@ impl Capability for ActivateDevice {
                 json!({ "attestation": attestation, "origin": origin })
             }
             (Some(_), Some(_)) => {
-                return Err(InputError::at("/attestation", "give either an OTP or an attestation, not both").into())
+                return Err(InputError::at(
+                    "/attestation",
+                    "give either an OTP or an attestation, not both",
+                )
+                .into())
             }
             (None, None) => {
-                return Err(InputError::at("/otp", "an OTP (or a FIDO2 attestation with its origin) is required").into())
+                return Err(InputError::at(
+                    "/otp",
+                    "an OTP (or a FIDO2 attestation with its origin) is required",
+                )
+                .into())
             }
         };
-        Ok(ApiRequest::new(Method::Post, Base::Api, ["users", &i.user_id, "devices", &i.device_id]).with_body(ACTIVATE, body))
+        Ok(ApiRequest::new(
+            Method::Post,
+            Base::Api,
+            ["users", &i.user_id, "devices", &i.device_id],
+        )
+        .with_body(ACTIVATE, body))
     }
 
-    fn convenience(_: &Ctx, _: &ActivateDeviceInput, raw: &Value) -> Result<Map<String, Value>, ConnectorError> {
+    fn convenience(
+        _: &Ctx,
+        _: &ActivateDeviceInput,
+        raw: &Value,
+    ) -> Result<Map<String, Value>, ConnectorError> {
         Ok(whole("device", raw))
     }
 }
@@ -579,7 +658,11 @@ impl Capability for DeleteDevice {
     type Output = EmptyOutput;
 
     fn request(_: &Ctx, input: &DeviceRef) -> Result<ApiRequest, ConnectorError> {
-        Ok(ApiRequest::new(Method::Delete, Base::Api, device_path(input)))
+        Ok(ApiRequest::new(
+            Method::Delete,
+            Base::Api,
+            device_path(input),
+        ))
     }
 }
 
@@ -594,7 +677,8 @@ impl Capability for ResendOtpForPairing {
     type Output = RawDeviceOutput;
 
     fn request(_: &Ctx, input: &DeviceRef) -> Result<ApiRequest, ConnectorError> {
-        Ok(ApiRequest::new(Method::Post, Base::Api, device_path(input)).with_media_type(SEND_ACTIVATION_CODE))
+        Ok(ApiRequest::new(Method::Post, Base::Api, device_path(input))
+            .with_media_type(SEND_ACTIVATION_CODE))
     }
 }
 
@@ -623,11 +707,19 @@ impl Capability for UpdateDeviceNickname {
     type Output = NicknameOutput;
 
     fn request(_: &Ctx, i: &UpdateNicknameInput) -> Result<ApiRequest, ConnectorError> {
-        Ok(ApiRequest::new(Method::Put, Base::Api, ["users", &i.user_id, "devices", &i.device_id, "nickname"])
-            .with_body(JSON, json!({ "nickname": i.nickname })))
+        Ok(ApiRequest::new(
+            Method::Put,
+            Base::Api,
+            ["users", &i.user_id, "devices", &i.device_id, "nickname"],
+        )
+        .with_body(JSON, json!({ "nickname": i.nickname })))
     }
 
-    fn convenience(_: &Ctx, _: &UpdateNicknameInput, raw: &Value) -> Result<Map<String, Value>, ConnectorError> {
+    fn convenience(
+        _: &Ctx,
+        _: &UpdateNicknameInput,
+        raw: &Value,
+    ) -> Result<Map<String, Value>, ConnectorError> {
         Ok(field("nickname", raw, "/nickname"))
     }
 }
@@ -635,7 +727,10 @@ impl Capability for UpdateDeviceNickname {
 /// How Set Device Order sets the order.
 const ORDER_MODE: Choice = Choice {
     options: &[
-        (&["Set default device", "DEFAULT", "defaultDevice"], "DEFAULT"),
+        (
+            &["Set default device", "DEFAULT", "defaultDevice"],
+            "DEFAULT",
+        ),
         (&["Set device order", "ORDER", "deviceOrder"], "ORDER"),
     ],
 };
@@ -674,7 +769,8 @@ impl Capability for SetDeviceOrder {
     const ID: &'static str = "setDeviceOrder";
     const WIT: &'static str = "set-device-order";
     const TITLE: &'static str = "Set Device Order";
-    const DESCRIPTION: &'static str = "Setting the device order explicitly orders a user's existing active devices";
+    const DESCRIPTION: &'static str =
+        "Setting the device order explicitly orders a user's existing active devices";
     type Input = SetDeviceOrderInput;
     type Output = DeviceOrderOutput;
 
@@ -685,19 +781,36 @@ impl Capability for SetDeviceOrder {
             let mode = match non_empty(&i.set_device_order) {
                 Some(m) => ORDER_MODE.resolve("/setDeviceOrder", m)?,
                 None if non_empty(&i.default_device_id).is_some() => "DEFAULT",
-                None => return Err(InputError::at("/setDeviceOrder", "choose \"Set default device\" or \"Set device order\"").into()),
+                None => {
+                    return Err(InputError::at(
+                        "/setDeviceOrder",
+                        "choose \"Set default device\" or \"Set device order\"",
+                    )
+                    .into())
+                }
             };
             if mode == "DEFAULT" {
-                default_first(ctx, &i.user_id, required("/defaultDeviceId", &i.default_device_id)?)?
+                default_first(
+                    ctx,
+                    &i.user_id,
+                    required("/defaultDeviceId", &i.default_device_id)?,
+                )?
             } else {
                 list_order(&i.device_order_list)?
             }
         };
         let order: Vec<Value> = ids.into_iter().map(|id| json!({ "id": id })).collect();
-        Ok(ApiRequest::new(Method::Post, Base::Api, ["users", &i.user_id, "devices"]).with_body(REORDER, json!({ "order": order })))
+        Ok(
+            ApiRequest::new(Method::Post, Base::Api, ["users", &i.user_id, "devices"])
+                .with_body(REORDER, json!({ "order": order })),
+        )
     }
 
-    fn convenience(_: &Ctx, _: &SetDeviceOrderInput, raw: &Value) -> Result<Map<String, Value>, ConnectorError> {
+    fn convenience(
+        _: &Ctx,
+        _: &SetDeviceOrderInput,
+        raw: &Value,
+    ) -> Result<Map<String, Value>, ConnectorError> {
         let mut out = field("devices", raw, "/_embedded/devices");
         out.extend(field("order", raw, "/_embedded/order"));
         Ok(out)
@@ -707,9 +820,15 @@ impl Capability for SetDeviceOrder {
 /// The order with `default_id` first and the user's other active devices
 /// after it, in their current order. PingOne documents a full order as the
 /// body, so the current one is read first rather than sending one ID.
-fn default_first(ctx: &Ctx, user_id: &str, default_id: &str) -> Result<Vec<String>, ConnectorError> {
+fn default_first(
+    ctx: &Ctx,
+    user_id: &str,
+    default_id: &str,
+) -> Result<Vec<String>, ConnectorError> {
     let current = ctx.send(&list_devices_request(user_id))?.body;
-    let ordered = current.pointer("/_embedded/order").and_then(Value::as_array);
+    let ordered = current
+        .pointer("/_embedded/order")
+        .and_then(Value::as_array);
     let ids: Vec<String> = match ordered {
         Some(order) if !order.is_empty() => order
             .iter()
@@ -730,7 +849,10 @@ fn default_first(ctx: &Ctx, user_id: &str, default_id: &str) -> Result<Vec<Strin
 }
 
 fn list_order(list: &Option<Vec<Object>>) -> Result<Vec<String>, InputError> {
-    let list = list.as_ref().filter(|l| !l.is_empty()).ok_or_else(|| InputError::at("/deviceOrderList", "list the device IDs in order"))?;
+    let list = list
+        .as_ref()
+        .filter(|l| !l.is_empty())
+        .ok_or_else(|| InputError::at("/deviceOrderList", "list the device IDs in order"))?;
     list.iter()
         .enumerate()
         .map(|(i, entry)| {
@@ -740,7 +862,12 @@ fn list_order(list: &Option<Vec<Object>>) -> Result<Vec<String>, InputError> {
                 .and_then(Value::as_str)
                 .filter(|s| !s.trim().is_empty())
                 .map(|s| s.trim().to_owned())
-                .ok_or_else(|| InputError::at(format!("/deviceOrderList/{i}/id"), "each entry needs a device ID in \"id\""))
+                .ok_or_else(|| {
+                    InputError::at(
+                        format!("/deviceOrderList/{i}/id"),
+                        "each entry needs a device ID in \"id\"",
+                    )
+                })
         })
         .collect()
 }
@@ -754,13 +881,23 @@ fn json_order(raw: Option<&Value>) -> Result<Vec<String>, InputError> {
             &parsed
         }
         Some(v @ Value::Object(_)) => v,
-        _ => return Err(InputError::at("/jsonAttributes", "give {\"order\": [{\"id\": ...}]} as an object or JSON text")),
+        _ => {
+            return Err(InputError::at(
+                "/jsonAttributes",
+                "give {\"order\": [{\"id\": ...}]} as an object or JSON text",
+            ))
+        }
     };
     let order = attributes
         .get("order")
         .and_then(Value::as_array)
         .filter(|o| !o.is_empty())
-        .ok_or_else(|| InputError::at("/jsonAttributes/order", "a non-empty \"order\" array is required"))?;
+        .ok_or_else(|| {
+            InputError::at(
+                "/jsonAttributes/order",
+                "a non-empty \"order\" array is required",
+            )
+        })?;
     order
         .iter()
         .enumerate()
@@ -769,7 +906,12 @@ fn json_order(raw: Option<&Value>) -> Result<Vec<String>, InputError> {
                 .and_then(Value::as_str)
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned)
-                .ok_or_else(|| InputError::at(format!("/jsonAttributes/order/{i}/id"), "each entry needs a device ID in \"id\""))
+                .ok_or_else(|| {
+                    InputError::at(
+                        format!("/jsonAttributes/order/{i}/id"),
+                        "each entry needs a device ID in \"id\"",
+                    )
+                })
         })
         .collect()
 }

@@ -21,7 +21,10 @@ pub const DEVICE_TYPE: Choice = Choice {
         (&["SMS"], "SMS"),
         (&["Voice"], "VOICE"),
         (&["Authenticator App", "TOTP"], "TOTP"),
-        (&["Mobile Applications", "Mobile Application", "MOBILE"], "MOBILE"),
+        (
+            &["Mobile Applications", "Mobile Application", "MOBILE"],
+            "MOBILE",
+        ),
         (&["Fido2 Biometrics", "FIDO2"], "FIDO2"),
         (&["Security Key", "SECURITY_KEY"], "SECURITY_KEY"),
         (&["PLATFORM"], "PLATFORM"),
@@ -33,7 +36,10 @@ pub const DEVICE_TYPE: Choice = Choice {
 pub const DEVICE_STATUS: Choice = Choice {
     options: &[
         (&["ACTIVE"], "ACTIVE"),
-        (&["ACTIVATION REQUIRED", "ACTIVATION_REQUIRED"], "ACTIVATION_REQUIRED"),
+        (
+            &["ACTIVATION REQUIRED", "ACTIVATION_REQUIRED"],
+            "ACTIVATION_REQUIRED",
+        ),
     ],
 };
 
@@ -64,7 +70,10 @@ pub fn required<'a>(pointer: &str, s: &'a Option<String>) -> Result<&'a str, Inp
 
 /// Reads DaVinci `variableInputList` entries (`[{"name": .., "value": ..}]`,
 /// `key` also accepted for `name`) into a JSON object of strings.
-pub fn variables(pointer: &str, list: &Option<Vec<Map<String, Value>>>) -> Result<Option<Value>, InputError> {
+pub fn variables(
+    pointer: &str,
+    list: &Option<Vec<Map<String, Value>>>,
+) -> Result<Option<Value>, InputError> {
     let Some(list) = list else { return Ok(None) };
     let mut out = Map::new();
     for (i, entry) in list.iter().enumerate() {
@@ -73,7 +82,9 @@ pub fn variables(pointer: &str, list: &Option<Vec<Map<String, Value>>>) -> Resul
             .or_else(|| entry.get("key"))
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty())
-            .ok_or_else(|| InputError::at(format!("{pointer}/{i}/name"), "each variable needs a name"))?;
+            .ok_or_else(|| {
+                InputError::at(format!("{pointer}/{i}/name"), "each variable needs a name")
+            })?;
         let value = match entry.get("value") {
             Some(Value::String(s)) => Value::String(s.clone()),
             Some(Value::Null) | None => Value::String(String::new()),

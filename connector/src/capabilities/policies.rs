@@ -48,14 +48,27 @@ impl Capability for ReadDeviceAuthenticationPolicy {
                 "/customDeviceAuthenticationPolicyId",
                 i.custom_device_authentication_policy_id.as_ref(),
             )?
-            .ok_or_else(|| InputError::at("/customDeviceAuthenticationPolicyId", "enter the device authentication policy ID"))?
+            .ok_or_else(|| {
+                InputError::at(
+                    "/customDeviceAuthenticationPolicyId",
+                    "enter the device authentication policy ID",
+                )
+            })?
         } else {
             chosen.to_owned()
         };
-        Ok(ApiRequest::new(Method::Get, Base::Api, ["deviceAuthenticationPolicies".to_owned(), id]))
+        Ok(ApiRequest::new(
+            Method::Get,
+            Base::Api,
+            ["deviceAuthenticationPolicies".to_owned(), id],
+        ))
     }
 
-    fn convenience(_: &Ctx, _: &ReadPolicyInput, raw: &Value) -> Result<Map<String, Value>, ConnectorError> {
+    fn convenience(
+        _: &Ctx,
+        _: &ReadPolicyInput,
+        raw: &Value,
+    ) -> Result<Map<String, Value>, ConnectorError> {
         Ok(whole("deviceAuthenticationPolicy", raw))
     }
 }

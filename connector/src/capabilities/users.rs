@@ -49,10 +49,18 @@ impl Capability for ReadUserMfaEnabled {
     type Output = MfaEnabledOutput;
 
     fn request(_: &Ctx, i: &UserRef) -> Result<ApiRequest, ConnectorError> {
-        Ok(ApiRequest::new(Method::Get, Base::Api, ["users", &i.user_id, "mfaEnabled"]))
+        Ok(ApiRequest::new(
+            Method::Get,
+            Base::Api,
+            ["users", &i.user_id, "mfaEnabled"],
+        ))
     }
 
-    fn convenience(_: &Ctx, _: &UserRef, raw: &Value) -> Result<Map<String, Value>, ConnectorError> {
+    fn convenience(
+        _: &Ctx,
+        _: &UserRef,
+        raw: &Value,
+    ) -> Result<Map<String, Value>, ConnectorError> {
         Ok(mfa_enabled(raw))
     }
 }
@@ -68,11 +76,17 @@ impl Capability for UpdateUserMfaEnabled {
     type Output = MfaEnabledOutput;
 
     fn request(_: &Ctx, i: &UpdateMfaInput) -> Result<ApiRequest, ConnectorError> {
-        Ok(ApiRequest::new(Method::Put, Base::Api, ["users", &i.user_id, "mfaEnabled"])
-            .with_body(JSON, json!({ "mfaEnabled": i.mfa_enabled })))
+        Ok(
+            ApiRequest::new(Method::Put, Base::Api, ["users", &i.user_id, "mfaEnabled"])
+                .with_body(JSON, json!({ "mfaEnabled": i.mfa_enabled })),
+        )
     }
 
-    fn convenience(_: &Ctx, _: &UpdateMfaInput, raw: &Value) -> Result<Map<String, Value>, ConnectorError> {
+    fn convenience(
+        _: &Ctx,
+        _: &UpdateMfaInput,
+        raw: &Value,
+    ) -> Result<Map<String, Value>, ConnectorError> {
         Ok(mfa_enabled(raw))
     }
 }

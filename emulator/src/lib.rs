@@ -1,0 +1,307 @@
+//! PingOne MFA emulator: an in-memory HTTP server that behaves like PingOne's
+//! management API (`/v1/environments/{envId}/...`) and auth API
+//! (`/{envId}/as/token`, ...) for offline tests and demos.
+//!
+//! Both base URLs live on one listener:
+//! * API base: `http://127.0.0.1:{port}/v1`
+//! * Auth base: `http://127.0.0.1:{port}`
+//!
+//! Modules are organised by resource so device authentications, pairing
+//! keys and authentication codes can be added as new modules.
+//!
+//! Endpoints (`{env}` = environment ID):
+//! * `POST /{env}/as/token` (client_credentials; Basic or form client auth)
+//! * under `/v1/environments/{env}` (bearer token required):
+//!   * `GET /users/{userId}`, `GET|PUT /users/{userId}/mfaEnabled`
+//!   * `GET /users/{userId}/devices[?expand=order][&filter=...]`
+//!   * `POST /users/{userId}/devices`: `application/json` (create),
+//!     `...devices.reorder+json` (set order), `...devices.order.remove+json`
+//!     (remove order; also accepted with `DELETE`)
+//!   * `GET|DELETE /users/{userId}/devices/{deviceId}`
+//!   * `POST /users/{userId}/devices/{deviceId}`: `...device.activate+json`,
+//!     `...device.sendActivationCode+json`
+//!   * `PUT /users/{userId}/devices/{deviceId}/nickname`
+//!   * `GET /deviceAuthenticationPolicies[/{policyId}]`
+//!   * `GET|PUT /mfaSettings`
+//! * control (not PingOne): `GET /_emulator/outbox`, `GET /_emulator/stats`,
+//!   `GET /_emulator/info`, `POST /_emulator/clock {"advanceSeconds": n}`
+
+pub mod body;
+pub mod control;
+pub mod devices;
+pub mod error;
+pub mod fido;
+pub mod filter;
+pub mod otp;
+pub mod policies;
+pub mod state;
+pub mod time;
+pub mod token;
+pub mod users;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::routing::{get, post, put};
+use axum::Router;
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use error::{ApiError, Detail};
+pub use state::AppState;
+
+/// Emulator settings.
+#[derive(Clone, Debug)]
+pub struct EmulatorConfig {
+    /// 0 = ephemeral.
+    pub port: u16,
+    /// Number of seeded environments (default 1). Environment i (0-based)
+    /// has deterministic IDs derived from i.
+    pub environments: usize,
+    /// Access token lifetime (default 3600 s).
+    pub token_lifetime: Duration,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        EmulatorConfig {
+            port: 0,
+            environments: 1,
+            token_lifetime: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// A seeded environment: its worker app credentials, default policy and users.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Seed {
+    pub environment_id: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub policy_id: String,
+    pub users: Vec<SeedUser>,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct SeedUser {
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    pub phone: String,
+}
+
+/// Request counters since start.
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+pub struct Stats {
+    pub token_requests: u64,
+    pub api_requests: u64,
+}
+
+/// A message PingOne "sent" (pairing OTP by SMS, voice or email).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct SentMessage {
+    pub environment_id: String,
+    pub user_id: String,
+    pub device_id: String,
+    /// SMS | VOICE | EMAIL
+    pub channel: String,
+    pub to: String,
+    pub otp: String,
+}
+
+/// The HTTP routes over a shared state.
+pub fn router(state: Arc<AppState>) -> Router {
+    const ENV: &str = "/v1/environments/{env_id}";
+    let user = format!("{ENV}/users/{{user_id}}");
+    let device = format!("{user}/devices/{{device_id}}");
+    let api = Router::new()
+        .route(&user, get(users::read_user))
+        .route(
+            &format!("{user}/mfaEnabled"),
+            get(users::read_mfa_enabled).put(users::update_mfa_enabled),
+        )
+        .route(
+            &format!("{user}/devices"),
+            get(devices::list_devices)
+                .post(devices::post_devices)
+                .delete(devices::delete_devices),
+        )
+        .route(
+            &device,
+            get(devices::read_device)
+                .post(devices::post_device)
+                .delete(devices::delete_device),
+        )
+        .route(&format!("{device}/nickname"), put(devices::update_nickname))
+        .route(
+            &format!("{ENV}/deviceAuthenticationPolicies"),
+            get(policies::list_policies),
+        )
+        .route(
+            &format!("{ENV}/deviceAuthenticationPolicies/{{policy_id}}"),
+            get(policies::read_policy),
+        )
+        .route(
+            &format!("{ENV}/mfaSettings"),
+            get(policies::read_mfa_settings).put(policies::update_mfa_settings),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            token::require_bearer,
+        ));
+
+    Router::new()
+        .route("/{env_id}/as/token", post(token::token))
+        .route("/_emulator/outbox", get(control::outbox))
+        .route("/_emulator/stats", get(control::stats))
+        .route("/_emulator/info", get(control::info))
+        .route("/_emulator/clock", post(control::advance_clock))
+        .merge(api)
+        .fallback(|| async { ApiError::route_not_found() })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .with_state(state)
+}
+
+/// A running emulator. Dropping it aborts the server task.
+pub struct Emulator {
+    state: Arc<AppState>,
+    port: u16,
+    handle: Option<JoinHandle<()>>,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl Emulator {
+    /// Binds 127.0.0.1:{port} and serves in a tokio task. Returns once listening.
+    pub async fn start(config: EmulatorConfig) -> std::io::Result<Emulator> {
+        let listener =
+            tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, config.port)))
+                .await?;
+        let port = listener.local_addr()?.port();
+        let auth_url = format!("http://127.0.0.1:{port}");
+        let api_url = format!("{auth_url}/v1");
+        let state = Arc::new(AppState::new(api_url, auth_url, &config));
+        let app = router(state.clone());
+        let (tx, rx) = oneshot::channel::<()>();
+        let handle = tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+            if let Err(e) = served {
+                tracing::error!("emulator server stopped: {e}");
+            }
+        });
+        tracing::info!(port, "PingOne emulator listening on 127.0.0.1:{port}");
+        Ok(Emulator {
+            state,
+            port,
+            handle: Some(handle),
+            shutdown: Some(tx),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `http://127.0.0.1:{port}/v1`
+    pub fn api_url(&self) -> String {
+        self.state.api_url.clone()
+    }
+
+    /// `http://127.0.0.1:{port}`
+    pub fn auth_url(&self) -> String {
+        self.state.auth_url.clone()
+    }
+
+    /// The first seeded environment.
+    pub fn seed(&self) -> &Seed {
+        &self.state.seeds()[0]
+    }
+
+    pub fn seeds(&self) -> &[Seed] {
+        self.state.seeds()
+    }
+
+    /// `{"apiUrl","authUrl","environmentId","clientId","clientSecret",
+    /// "policyId","users":[{"id","username"}],"environments":[...]}`
+    pub fn startup_info(&self) -> Value {
+        startup_info_for(&self.state)
+    }
+
+    /// Counters since start.
+    pub fn stats(&self) -> Stats {
+        self.state.stats()
+    }
+
+    /// Messages "sent" by PingOne, newest last.
+    pub fn outbox(&self) -> Vec<SentMessage> {
+        self.state.outbox()
+    }
+
+    /// Moves the emulator clock forward (expires tokens, OTPs; shifts TOTP).
+    pub fn advance_clock(&self, by: Duration) {
+        self.state.advance_clock(by)
+    }
+
+    /// The shared state (for in-process inspection).
+    pub fn state(&self) -> &Arc<AppState> {
+        &self.state
+    }
+
+    /// Graceful stop: stops accepting, lets in-flight requests finish (at
+    /// most 5 s), then aborts whatever is left.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(mut handle) = self.handle.take() {
+            if tokio::time::timeout(Duration::from_secs(5), &mut handle)
+                .await
+                .is_err()
+            {
+                handle.abort();
+            }
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            handle.abort();
+        }
+    }
+}
+
+fn seed_info(seed: &Seed) -> Value {
+    json!({
+        "environmentId": seed.environment_id,
+        "clientId": seed.client_id,
+        "clientSecret": seed.client_secret,
+        "policyId": seed.policy_id,
+        "users": seed.users.iter().map(|u| json!({"id": u.id, "username": u.username})).collect::<Vec<_>>()
+    })
+}
+
+pub(crate) fn startup_info_for(state: &AppState) -> Value {
+    let seeds = state.seeds();
+    let mut v = seed_info(&seeds[0]);
+    v["apiUrl"] = json!(state.api_url);
+    v["authUrl"] = json!(state.auth_url);
+    v["environments"] = Value::Array(
+        seeds
+            .iter()
+            .map(|s| {
+                let mut e = seed_info(s);
+                e["apiUrl"] = json!(state.api_url);
+                e["authUrl"] = json!(state.auth_url);
+                e
+            })
+            .collect(),
+    );
+    v
+}

@@ -1,0 +1,101 @@
+//! One-time passwords: random pairing OTPs and RFC 6238 TOTP.
+
+use hmac::{Hmac, Mac};
+use rand::Rng;
+use sha1::Sha1;
+
+/// The fixed OTP of test-mode devices.
+pub const TEST_MODE_OTP: &str = "123456";
+
+/// A random 6-digit OTP.
+pub fn random_otp() -> String {
+    format!("{:06}", rand::thread_rng().gen_range(0..1_000_000u32))
+}
+
+/// 20 random bytes for a TOTP secret.
+pub fn random_secret() -> Vec<u8> {
+    let mut b = vec![0u8; 20];
+    rand::thread_rng().fill(&mut b[..]);
+    b
+}
+
+/// RFC 4648 base32 without padding (what authenticator apps expect).
+pub fn base32(bytes: &[u8]) -> String {
+    data_encoding::BASE32_NOPAD.encode(bytes)
+}
+
+/// Decodes base32 (case-insensitive, padding optional).
+pub fn base32_decode(s: &str) -> Option<Vec<u8>> {
+    let clean: String = s
+        .chars()
+        .filter(|c| *c != '=' && !c.is_whitespace())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    data_encoding::BASE32_NOPAD.decode(clean.as_bytes()).ok()
+}
+
+/// RFC 4226 HOTP with HMAC-SHA-1, 6 digits.
+pub fn hotp(secret: &[u8], counter: u64) -> String {
+    let mut mac = Hmac::<Sha1>::new_from_slice(secret).expect("HMAC accepts any key length");
+    mac.update(&counter.to_be_bytes());
+    let h = mac.finalize().into_bytes();
+    let off = (h[19] & 0x0f) as usize;
+    let bin = ((h[off] as u32 & 0x7f) << 24)
+        | ((h[off + 1] as u32) << 16)
+        | ((h[off + 2] as u32) << 8)
+        | (h[off + 3] as u32);
+    format!("{:06}", bin % 1_000_000)
+}
+
+/// RFC 6238 TOTP (SHA-1, 30 s step, 6 digits) at `unix_ms`.
+pub fn totp(secret: &[u8], unix_ms: i64) -> String {
+    hotp(secret, (unix_ms.max(0) / 1000 / 30) as u64)
+}
+
+/// Checks a TOTP code, accepting one step of drift either way.
+pub fn totp_matches(secret: &[u8], unix_ms: i64, code: &str) -> bool {
+    let step = unix_ms.max(0) / 1000 / 30;
+    (step - 1..=step + 1).any(|s| s >= 0 && constant_eq(&hotp(secret, s as u64), code))
+}
+
+/// Comparison whose time does not depend on where the strings differ.
+pub fn constant_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc6238_vectors() {
+        // RFC 6238 appendix B, SHA-1 seed, last 6 digits of the 8-digit values.
+        let secret = b"12345678901234567890";
+        assert_eq!(totp(secret, 59_000), "287082");
+        assert_eq!(totp(secret, 1_111_111_109_000), "081804");
+        assert_eq!(totp(secret, 1_234_567_890_000), "005924");
+        assert_eq!(totp(secret, 2_000_000_000_000), "279037");
+        assert_eq!(totp(secret, 20_000_000_000_000), "353130");
+    }
+
+    #[test]
+    fn drift_window() {
+        let secret = b"12345678901234567890";
+        let now = 1_234_567_890_000;
+        assert!(totp_matches(secret, now, &totp(secret, now - 30_000)));
+        assert!(totp_matches(secret, now, &totp(secret, now + 30_000)));
+        assert!(!totp_matches(secret, now, &totp(secret, now + 90_000)));
+    }
+
+    #[test]
+    fn base32_round_trip() {
+        let s = random_secret();
+        let e = base32(&s);
+        assert_eq!(e.len(), 32);
+        assert_eq!(base32_decode(&e.to_lowercase()).unwrap(), s);
+    }
+}
