@@ -496,18 +496,16 @@ impl Capability for CreateDevice {
         let custom_type;
         let device_type = match CREATE_DEVICE_TYPE.resolve("/deviceType", &i.device_type)? {
             "CUSTOM" => {
-                custom_type = choice::custom_value(
-                    "/customDeviceType",
-                    i.custom_device_type.as_ref(),
-                )?
-                .ok_or_else(|| {
-                    InputError::at(
+                custom_type =
+                    choice::custom_value("/customDeviceType", i.custom_device_type.as_ref())?
+                        .ok_or_else(|| {
+                            InputError::at(
                         "/customDeviceType",
                         "a device type is required when deviceType is \"Enter Device Type\"",
                     )
-                })?
-                .trim()
-                .to_ascii_uppercase();
+                        })?
+                        .trim()
+                        .to_ascii_uppercase();
                 custom_type.as_str()
             }
             known => known,
