@@ -68,20 +68,28 @@ fn committed_schemas_match_the_connector_types() {
 
 #[tokio::test]
 async fn component_manifest_matches_the_connector_types() {
-    let runtime = connector_host::Runtime::new(contract_tests::test_config()).await.unwrap();
+    let runtime = connector_host::Runtime::new(contract_tests::test_config())
+        .await
+        .unwrap();
     let native = pingone_mfa_connector::manifest();
     assert_eq!(
         runtime.manifest(),
         &native,
         "the embedded component is stale or differs from the connector crate"
     );
-    assert_eq!(runtime.capabilities().count(), native["capabilities"].as_array().unwrap().len());
+    assert_eq!(
+        runtime.capabilities().count(),
+        native["capabilities"].as_array().unwrap().len()
+    );
 }
 
 #[test]
 fn settings_schema_marks_the_client_secret() {
     let manifest = pingone_mfa_connector::manifest();
-    assert_eq!(manifest["settings"]["properties"]["clientSecret"]["secret"], true);
+    assert_eq!(
+        manifest["settings"]["properties"]["clientSecret"]["secret"],
+        true
+    );
     for (key, value) in manifest["settings"]["properties"].as_object().unwrap() {
         if key != "clientSecret" {
             assert!(value.get("secret").is_none(), "{key} is not a secret");
