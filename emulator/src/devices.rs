@@ -139,7 +139,22 @@ pub struct Device {
     pub locked_until: i64,
     pub fido_challenge: Option<Vec<u8>>,
     pub creation_options: Option<String>,
+    /// The FIDO credential ID, base64url without padding.
     pub credential_id: Option<String>,
+    /// The FIDO credential public key (SEC1 uncompressed P-256 point).
+    pub public_key: Option<Vec<u8>>,
+    /// The FIDO signature counter last seen.
+    pub sign_count: u32,
+    /// The WebAuthn user handle (`user.id` of the creation options).
+    pub user_handle: Option<Vec<u8>>,
+    /// Authentication lock (too many wrong OTPs in device authentications):
+    /// the device is unusable until then (emulator clock).
+    pub lock_expires_at: i64,
+    /// `OTP` (or `PUSH`) while locked.
+    pub lock_reason: Option<String>,
+    /// MOBILE devices: the extra fields (`application`, `os`, `model`,
+    /// `pushEnabled`, `otpEnabled`, `usableStatus`, ...) merged into the JSON.
+    pub mobile: Option<Map<String, Value>>,
 }
 
 impl Filterable for Device {
@@ -153,6 +168,57 @@ impl Filterable for Device {
 }
 
 impl Device {
+    /// A new device with every optional field empty.
+    pub fn new(
+        id: String,
+        environment_id: &str,
+        user_id: &str,
+        device_type: DeviceType,
+        status: DeviceStatus,
+        policy_id: String,
+        now: i64,
+    ) -> Device {
+        Device {
+            id,
+            user_id: user_id.to_string(),
+            environment_id: environment_id.to_string(),
+            device_type,
+            status,
+            nickname: None,
+            phone: None,
+            extension: None,
+            email: None,
+            serial_number: None,
+            rp_id: None,
+            rp_name: None,
+            platform: None,
+            test_mode: false,
+            policy_id,
+            created_at: now,
+            updated_at: now,
+            seq: 0,
+            pairing_otp: None,
+            totp_secret: None,
+            key_uri: None,
+            code_failures: 0,
+            locked_until: 0,
+            fido_challenge: None,
+            creation_options: None,
+            credential_id: None,
+            public_key: None,
+            sign_count: 0,
+            user_handle: None,
+            lock_expires_at: 0,
+            lock_reason: None,
+            mobile: None,
+        }
+    }
+
+    /// Locked by too many wrong authentication OTPs (until the cool-down ends).
+    pub fn is_locked(&self, now: i64) -> bool {
+        now < self.lock_expires_at
+    }
+
     /// The management-API representation (targets unmasked).
     pub fn to_json(&self, state: &AppState) -> Value {
         let user_href = state.user_href(&self.environment_id, &self.user_id);
@@ -213,6 +279,21 @@ impl Device {
         if self.device_type == DeviceType::Fido2 {
             m.insert("attributes".into(), json!({"isCrossPlatform": false}));
         }
+        if let Some(extra) = &self.mobile {
+            for (k, v) in extra {
+                m.insert(k.clone(), v.clone());
+            }
+        }
+        if self.is_locked(state.now_ms()) {
+            m.insert(
+                "lock".into(),
+                json!({
+                    "status": "LOCKED",
+                    "reason": self.lock_reason.clone().unwrap_or_else(|| "OTP".into()),
+                    "expiresAt": rfc3339_ms(self.lock_expires_at)
+                }),
+            );
+        }
         m.insert("createdAt".into(), json!(rfc3339_ms(self.created_at)));
         m.insert("updatedAt".into(), json!(rfc3339_ms(self.updated_at)));
         Value::Object(m)
@@ -259,7 +340,7 @@ pub fn ordered_devices<'a>(env: &'a Environment, user_id: &str) -> Vec<&'a Devic
 
 /// Appends a newly active device to the user's order (if the user's devices
 /// are ordered).
-fn append_to_order(env: &mut Environment, user_id: &str, device_id: &str, now: i64) {
+pub fn append_to_order(env: &mut Environment, user_id: &str, device_id: &str, now: i64) {
     if let Some(u) = env.users.get_mut(user_id) {
         if u.ordered && !u.device_order.iter().any(|d| d == device_id) {
             u.device_order.push(device_id.to_string());
@@ -545,13 +626,13 @@ pub fn platform_from_user_agent(ua: Option<&str>) -> &'static str {
     }
 }
 
-fn new_device_id() -> String {
+pub fn new_device_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
 /// Issues a fresh pairing OTP for an SMS/VOICE/EMAIL device. Test-mode
 /// devices get it back in `test.otp`; others have it "sent" to the outbox.
-fn issue_pairing_otp(
+pub fn issue_pairing_otp(
     store_outbox: &mut Vec<SentMessage>,
     d: &mut Device,
     now: i64,
@@ -577,6 +658,7 @@ fn issue_pairing_otp(
         channel: d.device_type.as_str().to_string(),
         to,
         otp: code,
+        purpose: "PAIRING".into(),
     });
     None
 }
@@ -771,34 +853,9 @@ fn create_device(
         }
     }
 
-    let mut device = Device {
-        id: new_device_id(),
-        user_id: user_id.to_string(),
-        environment_id: env_id.to_string(),
-        device_type: t,
-        status,
-        nickname,
-        phone: None,
-        extension: None,
-        email: None,
-        serial_number: None,
-        rp_id: None,
-        rp_name: None,
-        platform: None,
-        test_mode,
-        policy_id,
-        created_at: now,
-        updated_at: now,
-        seq: 0,
-        pairing_otp: None,
-        totp_secret: None,
-        key_uri: None,
-        code_failures: 0,
-        locked_until: 0,
-        fido_challenge: None,
-        creation_options: None,
-        credential_id: None,
-    };
+    let mut device = Device::new(new_device_id(), env_id, user_id, t, status, policy_id, now);
+    device.nickname = nickname;
+    device.test_mode = test_mode;
 
     // type-specific fields
     match t {
@@ -980,7 +1037,7 @@ fn create_device(
 // ---------------------------------------------------------------------------
 // Activation
 
-fn invalid_otp(remaining: u32) -> ApiError {
+pub fn invalid_otp(remaining: u32) -> ApiError {
     ApiError::invalid_data(
         Detail::new("INVALID_OTP", Some("otp"), "Invalid OTP")
             .inner(json!({"remainingAttempts": remaining})),
@@ -1019,7 +1076,7 @@ fn activate(
         .unwrap_or_else(|| env.default_policy())
         .clone();
 
-    let result: ApiResult<Option<String>> = if t.is_fido() {
+    let result: ApiResult<Option<fido::RegisteredCredential>> = if t.is_fido() {
         let attestation = b
             .get("attestation")
             .filter(|v| !v.is_null())
@@ -1108,7 +1165,12 @@ fn activate(
     device.creation_options = None;
     device.fido_challenge = None;
     if let Some(c) = credential {
-        device.credential_id = Some(c);
+        use base64::Engine;
+        device.credential_id = Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&c.id));
+        device.public_key = Some(c.public_key);
+        device.sign_count = c.sign_count;
+        // The creation options carry user.id = the user ID's bytes.
+        device.user_handle = Some(user_id.as_bytes().to_vec());
     }
     // The TOTP secret is kept (for later authentication) but no longer shown.
     let v = device.to_json(state);

@@ -6,8 +6,10 @@
 //! * API base: `http://127.0.0.1:{port}/v1`
 //! * Auth base: `http://127.0.0.1:{port}`
 //!
-//! Modules are organised by resource so device authentications, pairing
-//! keys and authentication codes can be added as new modules.
+//! Modules are organised by resource: `devices`, `device_auth`,
+//! `pairing_keys`, `auth_codes`, `policies`, `users`, `token`; `fido`,
+//! `cbor` and `authenticator` (a software WebAuthn authenticator for tests
+//! and demos) hold the WebAuthn parts.
 //!
 //! Endpoints (`{env}` = environment ID):
 //! * `POST /{env}/as/token` (client_credentials; Basic or form client auth)
@@ -21,18 +23,40 @@
 //!   * `POST /users/{userId}/devices/{deviceId}`: `...device.activate+json`,
 //!     `...device.sendActivationCode+json`
 //!   * `PUT /users/{userId}/devices/{deviceId}/nickname`
+//!   * `POST /users/{userId}/pairingKeys`,
+//!     `GET|DELETE /users/{userId}/pairingKeys/{pairingKeyId}`
 //!   * `GET /deviceAuthenticationPolicies[/{policyId}]`
 //!   * `GET|PUT /mfaSettings`
-//! * control (not PingOne): `GET /_emulator/outbox`, `GET /_emulator/stats`,
-//!   `GET /_emulator/info`, `POST /_emulator/clock {"advanceSeconds": n}`
+//! * auth host (bearer token required):
+//!   * `POST /{env}/deviceAuthentications` (application/json) → 201
+//!   * `GET /{env}/deviceAuthentications/{id}`
+//!   * `POST /{env}/deviceAuthentications/{id}`: `...device.select+json`,
+//!     `...otp.check+json`, `...assertion.check+json`,
+//!     `...cancel.push.authentication+json`
+//!   * `POST /{env}/authenticationCodes` (application/json) → 201,
+//!     `GET /{env}/authenticationCodes/{id}`
+//! * control (not PingOne, no token): `GET /_emulator/outbox`,
+//!   `GET /_emulator/stats`, `GET /_emulator/info`,
+//!   `POST /_emulator/clock {"advanceSeconds": n}`, and what a mobile app
+//!   does, under `/_emulator/environments/{env}`:
+//!   * `POST /pairingKeys/claim {code, os?, model?, applicationId?}` → the
+//!     new MOBILE device
+//!   * `POST /deviceAuthentications/{id}/push {action: approve|deny|timeout}`
+//!   * `POST /authenticationCodes/claim {code, userId, deviceId?}`
+//!   * `POST /authenticationCodes/{id}/approve {approve: bool}`
 
+pub mod auth_codes;
+pub mod authenticator;
 pub mod body;
+pub mod cbor;
 pub mod control;
+pub mod device_auth;
 pub mod devices;
 pub mod error;
 pub mod fido;
 pub mod filter;
 pub mod otp;
+pub mod pairing_keys;
 pub mod policies;
 pub mod state;
 pub mod time;
@@ -81,6 +105,9 @@ pub struct Seed {
     pub client_id: String,
     pub client_secret: String,
     pub policy_id: String,
+    /// The seeded native (mobile) application: pairing keys, MOBILE devices
+    /// and authentication codes use it.
+    pub application_id: String,
     pub users: Vec<SeedUser>,
 }
 
@@ -99,7 +126,8 @@ pub struct Stats {
     pub api_requests: u64,
 }
 
-/// A message PingOne "sent" (pairing OTP by SMS, voice or email).
+/// A message PingOne "sent" (pairing or authentication OTP by SMS, voice
+/// or email).
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct SentMessage {
     pub environment_id: String,
@@ -109,6 +137,9 @@ pub struct SentMessage {
     pub channel: String,
     pub to: String,
     pub otp: String,
+    /// `PAIRING` (device activation) or `AUTHENTICATION` (device
+    /// authentication; `device_id` is empty for one-time devices).
+    pub purpose: String,
 }
 
 /// The HTTP routes over a shared state.
@@ -136,6 +167,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route(&format!("{device}/nickname"), put(devices::update_nickname))
         .route(
+            &format!("{user}/pairingKeys"),
+            post(pairing_keys::create_handler),
+        )
+        .route(
+            &format!("{user}/pairingKeys/{{key_id}}"),
+            get(pairing_keys::read_handler).delete(pairing_keys::delete_handler),
+        )
+        .route(
             &format!("{ENV}/deviceAuthenticationPolicies"),
             get(policies::list_policies),
         )
@@ -152,13 +191,53 @@ pub fn router(state: Arc<AppState>) -> Router {
             token::require_bearer,
         ));
 
+    let auth = Router::new()
+        .route(
+            "/{env_id}/deviceAuthentications",
+            post(device_auth::create_handler),
+        )
+        .route(
+            "/{env_id}/deviceAuthentications/{da_id}",
+            get(device_auth::read_handler).post(device_auth::action_handler),
+        )
+        .route(
+            "/{env_id}/authenticationCodes",
+            post(auth_codes::create_handler),
+        )
+        .route(
+            "/{env_id}/authenticationCodes/{code_id}",
+            get(auth_codes::read_handler),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            token::require_bearer,
+        ));
+
+    const CTL: &str = "/_emulator/environments/{env_id}";
     Router::new()
         .route("/{env_id}/as/token", post(token::token))
+        .route(
+            &format!("{CTL}/pairingKeys/claim"),
+            post(control::claim_pairing_key),
+        )
+        .route(
+            &format!("{CTL}/deviceAuthentications/{{da_id}}/push"),
+            post(control::push),
+        )
+        .route(
+            &format!("{CTL}/authenticationCodes/claim"),
+            post(control::claim_authentication_code),
+        )
+        .route(
+            &format!("{CTL}/authenticationCodes/{{code_id}}/approve"),
+            post(control::approve_authentication_code),
+        )
         .route("/_emulator/outbox", get(control::outbox))
         .route("/_emulator/stats", get(control::stats))
         .route("/_emulator/info", get(control::info))
         .route("/_emulator/clock", post(control::advance_clock))
         .merge(api)
+        .merge(auth)
         .fallback(|| async { ApiError::route_not_found() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .with_state(state)
@@ -242,9 +321,54 @@ impl Emulator {
         self.state.outbox()
     }
 
-    /// Moves the emulator clock forward (expires tokens, OTPs; shifts TOTP).
+    /// Moves the emulator clock forward (expires tokens, OTPs, device locks,
+    /// device authentications, pairing keys, authentication codes; shifts
+    /// TOTP).
     pub fn advance_clock(&self, by: Duration) {
         self.state.advance_clock(by)
+    }
+
+    /// Claims a pairing key as the mobile SDK would (default os / model /
+    /// application): the key becomes CLAIMED and its user gets an ACTIVE
+    /// MOBILE device, returned as the management API shows it.
+    pub fn claim_pairing_key(&self, env_id: &str, code: &str) -> Result<Value, String> {
+        let mut b = serde_json::Map::new();
+        b.insert("code".into(), json!(code));
+        pairing_keys::claim(&self.state, env_id, &b).map_err(err_string)
+    }
+
+    /// Answers the push of a device authentication in
+    /// PUSH_CONFIRMATION_REQUIRED: `"approve"`, `"deny"` or `"timeout"`.
+    pub fn push(
+        &self,
+        env_id: &str,
+        device_authentication_id: &str,
+        action: &str,
+    ) -> Result<Value, String> {
+        device_auth::push(&self.state, env_id, device_authentication_id, action).map_err(err_string)
+    }
+
+    /// Claims an authentication code for a user on their MOBILE device
+    /// (`device_id`, or their first one).
+    pub fn claim_authentication_code(
+        &self,
+        env_id: &str,
+        code: &str,
+        user_id: &str,
+        device_id: Option<&str>,
+    ) -> Result<Value, String> {
+        auth_codes::claim(&self.state, env_id, code, user_id, device_id).map_err(err_string)
+    }
+
+    /// Approves (or denies) a CLAIMED authentication code.
+    pub fn approve_authentication_code(
+        &self,
+        env_id: &str,
+        authentication_code_id: &str,
+        approve: bool,
+    ) -> Result<Value, String> {
+        auth_codes::approve(&self.state, env_id, authentication_code_id, approve)
+            .map_err(err_string)
     }
 
     /// The shared state (for in-process inspection).
@@ -277,12 +401,18 @@ impl Drop for Emulator {
     }
 }
 
+/// `"400 INVALID_DATA: {error body JSON}"`
+fn err_string(e: ApiError) -> String {
+    format!("{} {}: {}", e.status.as_u16(), e.code, e.to_json())
+}
+
 fn seed_info(seed: &Seed) -> Value {
     json!({
         "environmentId": seed.environment_id,
         "clientId": seed.client_id,
         "clientSecret": seed.client_secret,
         "policyId": seed.policy_id,
+        "applicationId": seed.application_id,
         "users": seed.users.iter().map(|u| json!({"id": u.id, "username": u.username})).collect::<Vec<_>>()
     })
 }

@@ -120,7 +120,7 @@ pub fn type_allowed(policy: &Value, t: DeviceType) -> bool {
         && !section["pairingDisabled"].as_bool().unwrap_or(false)
 }
 
-fn duration_ms(v: &Value) -> Option<i64> {
+pub fn duration_ms(v: &Value) -> Option<i64> {
     let d = v["duration"].as_i64()?;
     let unit = match v["timeUnit"].as_str()? {
         "SECONDS" => 1_000,

@@ -56,6 +56,11 @@ pub struct Environment {
     /// Device authentication policies, in creation order.
     pub policies: Vec<Value>,
     pub mfa_settings: MfaSettings,
+    /// The seeded native (mobile) application's ID.
+    pub mobile_app_id: String,
+    pub device_auths: HashMap<String, crate::device_auth::DeviceAuth>,
+    pub pairing_keys: HashMap<String, crate::pairing_keys::PairingKey>,
+    pub auth_codes: HashMap<String, crate::auth_codes::AuthCode>,
 }
 
 pub struct User {
@@ -297,12 +302,17 @@ fn seed_environment(i: usize, now: i64, api_url: &str) -> (Environment, Seed) {
             device_selection: "DEFAULT_TO_FIRST".into(),
             updated_at: now,
         },
+        mobile_app_id: app_id.clone(),
+        device_auths: HashMap::new(),
+        pairing_keys: HashMap::new(),
+        auth_codes: HashMap::new(),
     };
     let seed = Seed {
         environment_id: env_id,
         client_id,
         client_secret,
         policy_id,
+        application_id: app_id,
         users: seed_users,
     };
     (env, seed)

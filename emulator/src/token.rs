@@ -141,7 +141,9 @@ fn issue(state: &AppState, env_id: &str, headers: &HeaderMap, raw: &[u8]) -> Res
     resp
 }
 
-/// Middleware for `/v1/environments/{envId}/...`: counts the request and
+/// Middleware for `/v1/environments/{envId}/...` and the auth-host MFA
+/// endpoints (`/{envId}/deviceAuthentications...`,
+/// `/{envId}/authenticationCodes...`): counts the request and
 /// checks the bearer token (401 missing/unknown/expired, 403 another
 /// environment's token).
 pub async fn require_bearer(
@@ -150,10 +152,11 @@ pub async fn require_bearer(
     next: Next,
 ) -> Response {
     state.api_requests.fetch_add(1, Ordering::Relaxed);
-    let path_env = req
-        .uri()
-        .path()
+    // Management API: /v1/environments/{envId}/...; auth host: /{envId}/...
+    let path = req.uri().path();
+    let path_env = path
         .strip_prefix("/v1/environments/")
+        .or_else(|| path.strip_prefix('/'))
         .and_then(|rest| rest.split('/').next())
         .unwrap_or("")
         .to_string();

@@ -5,6 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use pingone_emulator::authenticator::{AttestationFormat, SoftAuthenticator};
 use pingone_emulator::{fido, otp, Emulator, EmulatorConfig};
 use serde_json::{json, Value};
 
@@ -392,9 +393,15 @@ async fn fido2_registration_and_activation() {
     assert_eq!(challenge.len(), 32);
     let id = d["id"].as_str().unwrap();
 
-    let att = fido::synthetic_attestation(&challenge, "https://login.example.com", b"credential-1");
+    let opts_s = d["publicKeyCredentialCreationOptions"].as_str().unwrap();
+    let mut authn = SoftAuthenticator::new(1);
+    let att = authn
+        .create(opts_s, "https://login.example.com", AttestationFormat::None)
+        .unwrap();
     // Wrong origin (not the RP ID or a subdomain).
-    let evil = fido::synthetic_attestation(&challenge, "https://example.org", b"c");
+    let evil = SoftAuthenticator::new(2)
+        .create(opts_s, "https://example.org", AttestationFormat::None)
+        .unwrap();
     let r = ctx
         .activate(
             &u,
@@ -407,7 +414,22 @@ async fn fido2_registration_and_activation() {
         "origin"
     );
     // Wrong challenge.
-    let stale = fido::synthetic_attestation(&[7u8; 32], "https://login.example.com", b"c");
+    let stale_opts = fido::creation_options(
+        &[7u8; 32],
+        "example.com",
+        "Example",
+        &u,
+        "carol",
+        "carol",
+        None,
+    );
+    let stale = SoftAuthenticator::new(3)
+        .create(
+            &stale_opts,
+            "https://login.example.com",
+            AttestationFormat::None,
+        )
+        .unwrap();
     let r = ctx
         .activate(
             &u,
