@@ -20,7 +20,7 @@ mod component;
 use schemars::generate::SchemaSettings;
 use serde_json::{json, Value};
 
-use capabilities::{devices, policies, users};
+use capabilities::{authentications, codes, devices, pairing, policies, users};
 pub use error::ConnectorError;
 use pipeline::{run, Capability, Ctx};
 
@@ -67,6 +67,21 @@ capabilities! {
     read_user_mfa_enabled => users::ReadUserMfaEnabled,
     update_user_mfa_enabled => users::UpdateUserMfaEnabled,
     read_device_authentication_policy => policies::ReadDeviceAuthenticationPolicy,
+    create_device_authentication => authentications::CreateDeviceAuthentication,
+    read_device_authentication => authentications::ReadDeviceAuthentication,
+    device_select_device_authentication => authentications::DeviceSelectDeviceAuthentication,
+    validate_otp_device_authentication => authentications::ValidateOtpDeviceAuthentication,
+    validate_assertion_device_authentication => authentications::ValidateAssertionDeviceAuthentication,
+    cancel_device_authentication_ping_id => authentications::CancelDeviceAuthentication,
+    create_pairing_key => pairing::CreatePairingKey,
+    read_pairing_key => pairing::ReadPairingKey,
+    delete_pairing_key => pairing::DeletePairingKey,
+    create_authentication_code => codes::CreateAuthenticationCode,
+    read_authentication_code => codes::ReadAuthenticationCode,
+    create_device_ping_id => devices::CreateDevicePingId,
+    create_device_authentication_ping_id => authentications::CreateDeviceAuthenticationPingId,
+    create_pairing_key_ping_id => pairing::CreatePairingKeyPingId,
+    read_all_devices_ping_id => devices::ReadAllDevicesPingId,
 }
 
 /// One capability's manifest entry. `wit_fn` is the Rust name of the export
@@ -170,7 +185,7 @@ mod tests {
     fn manifest_lists_every_capability_with_kebab_wit_names() {
         let manifest = super::manifest();
         let caps = manifest["capabilities"].as_array().unwrap();
-        assert_eq!(caps.len(), 11);
+        assert_eq!(caps.len(), 26);
         for cap in caps {
             let id = cap["id"].as_str().unwrap();
             let mut kebab = String::new();

@@ -339,8 +339,8 @@ fn device_status_schema(_: &mut SchemaGenerator) -> Schema {
 }
 
 /// Sentinel labels of DaVinci drop-downs whose value is typed in a sibling field.
-const ENTER_POLICY: &str = "Enter Notification Policy ID";
-const ENTER_CUSTOM: &str = "Enter Custom Value";
+pub(crate) const ENTER_POLICY: &str = "Enter Notification Policy ID";
+pub(crate) const ENTER_CUSTOM: &str = "Enter Custom Value";
 
 /// Input of Create Device.
 #[derive(Deserialize, JsonSchema)]
@@ -912,4 +912,171 @@ fn json_order(raw: Option<&Value>) -> Result<Vec<String>, InputError> {
                 })
         })
         .collect()
+}
+
+/// Device types of the PingID (workforce) drop-downs.
+const WORKFORCE_DEVICE_TYPE: Choice = Choice {
+    options: &[
+        (&["Email"], "EMAIL"),
+        (&["SMS"], "SMS"),
+        (&["Voice"], "VOICE"),
+        (&["Authenticator App", "TOTP"], "TOTP"),
+        (&["Fido2 Biometrics", "FIDO2"], "FIDO2"),
+        (&["Security Key", "SECURITY_KEY"], "SECURITY_KEY"),
+        (&["PLATFORM"], "PLATFORM"),
+        (&["Oath token", "OATH_TOKEN"], "OATH_TOKEN"),
+        (&["YubiKey"], "YUBIKEY"),
+        (&["Desktop app", "PINGID_DESKTOP"], "PINGID_DESKTOP"),
+        (&["PingID Mobile app", "PINGID_MOBILE"], "PINGID_MOBILE"),
+    ],
+};
+
+/// Types Create Device (PingID) may create, as the seed lists them.
+const WORKFORCE_CREATE_TYPE: Choice = Choice {
+    options: &[
+        (&["SMS"], "SMS"),
+        (&["EMAIL"], "EMAIL"),
+        (&["VOICE"], "VOICE"),
+        (&["TOTP"], "TOTP"),
+        (&["YUBIKEY"], "YUBIKEY"),
+        (&["OATH_TOKEN"], "OATH_TOKEN"),
+        (&["PLATFORM"], "PLATFORM"),
+        (&["SECURITY_KEY"], "SECURITY_KEY"),
+        (&["FIDO2"], "FIDO2"),
+    ],
+};
+
+fn workforce_types_schema(_: &mut SchemaGenerator) -> Schema {
+    let mut item = WORKFORCE_DEVICE_TYPE.schema("A workforce device type.");
+    item.insert("maxLength".into(), json!(255));
+    Schema::try_from(json!({ "type": "array", "uniqueItems": true, "items": item }))
+        .expect("an object is a schema")
+}
+
+fn workforce_create_type_schema(_: &mut SchemaGenerator) -> Schema {
+    WORKFORCE_CREATE_TYPE.schema("The type of device used during authentication.")
+}
+
+/// Input of Read All Devices (PingID).
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadAllDevicesPingIdInput {
+    /// The unique identifier for the user.
+    #[schemars(length(min = 0, max = 100))]
+    pub user_id: String,
+    /// Filter devices by activation status and device type.
+    pub set_filter_flag: Option<bool>,
+    /// ALL (default), ACTIVE or ACTIVATION REQUIRED.
+    #[serde(default)]
+    #[schemars(schema_with = "status_filter_schema")]
+    pub status_filter: Option<String>,
+    /// Workforce device types to keep.
+    #[serde(default)]
+    #[schemars(schema_with = "workforce_types_schema")]
+    pub workforce_device_types: Option<Vec<String>>,
+}
+
+/// Read All Devices (PingID).
+pub struct ReadAllDevicesPingId;
+impl Capability for ReadAllDevicesPingId {
+    const ID: &'static str = "readAllDevicesPingID";
+    const WIT: &'static str = "read-all-devices-ping-id";
+    const TITLE: &'static str = "Read All Devices";
+    const DESCRIPTION: &'static str =
+        "Read information for all user devices (PingID workforce device types).";
+    type Input = ReadAllDevicesPingIdInput;
+    type Output = DeviceListOutput;
+
+    fn request(_: &Ctx, i: &ReadAllDevicesPingIdInput) -> Result<ApiRequest, ConnectorError> {
+        DeviceFilter::from_input(
+            i.set_filter_flag,
+            &i.status_filter,
+            &i.workforce_device_types,
+            "/workforceDeviceTypes",
+            &WORKFORCE_DEVICE_TYPE,
+        )?;
+        Ok(list_devices_request(&i.user_id))
+    }
+
+    fn convenience(
+        ctx: &Ctx,
+        i: &ReadAllDevicesPingIdInput,
+        raw: &Value,
+    ) -> Result<Map<String, Value>, ConnectorError> {
+        let filter = DeviceFilter::from_input(
+            i.set_filter_flag,
+            &i.status_filter,
+            &i.workforce_device_types,
+            "/workforceDeviceTypes",
+            &WORKFORCE_DEVICE_TYPE,
+        )?;
+        device_list_views(ctx, raw, filter.as_ref())
+    }
+}
+
+/// Input of Create Device (PingID).
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateDevicePingIdInput {
+    /// The unique identifier for the user.
+    #[schemars(length(min = 0, max = 100))]
+    pub user_id: String,
+    /// SMS, EMAIL, VOICE, TOTP, YUBIKEY, OATH_TOKEN, PLATFORM or SECURITY_KEY.
+    #[schemars(schema_with = "workforce_create_type_schema")]
+    pub workforce_device_type: String,
+    /// ACTIVE or ACTIVATION REQUIRED.
+    #[schemars(schema_with = "device_status_schema")]
+    pub status: String,
+    /// A nickname that identifies this device (at most 100 characters).
+    pub nickname: Option<String>,
+    /// The phone number of an SMS or voice device.
+    pub phone: Option<String>,
+    /// The email address of an email device.
+    pub email: Option<String>,
+    /// Relying Party ID
+    pub rp_id: Option<String>,
+    /// Relying Party Name
+    pub rp_name: Option<String>,
+    /// User Agent
+    pub user_agent: Option<String>,
+}
+
+/// Create Device (PingID).
+pub struct CreateDevicePingId;
+impl Capability for CreateDevicePingId {
+    const ID: &'static str = "createDevicePingID";
+    const WIT: &'static str = "create-device-ping-id";
+    const TITLE: &'static str = "Create Device";
+    const DESCRIPTION: &'static str =
+        "Create devices to use during authentication (PingID workforce device types).";
+    type Input = CreateDevicePingIdInput;
+    type Output = CreatedDeviceOutput;
+
+    fn request(ctx: &Ctx, i: &CreateDevicePingIdInput) -> Result<ApiRequest, ConnectorError> {
+        NewDevice {
+            device_type: WORKFORCE_CREATE_TYPE
+                .resolve("/workforceDeviceType", &i.workforce_device_type)?,
+            status: DEVICE_STATUS.resolve("/status", &i.status)?,
+            nickname: non_empty(&i.nickname),
+            phone: non_empty(&i.phone),
+            extension: None,
+            email: non_empty(&i.email),
+            rp_id: non_empty(&i.rp_id),
+            rp_name: non_empty(&i.rp_name),
+            user_agent: non_empty(&i.user_agent),
+            serial_number: None,
+            test_mode: false,
+            notification: None,
+            policy_id: Some(ctx.settings.policy_id.as_str()).filter(|p| !p.is_empty()),
+        }
+        .request(&i.user_id)
+    }
+
+    fn convenience(
+        _: &Ctx,
+        _: &CreateDevicePingIdInput,
+        raw: &Value,
+    ) -> Result<Map<String, Value>, ConnectorError> {
+        Ok(device_without_test(raw))
+    }
 }

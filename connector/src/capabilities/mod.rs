@@ -5,7 +5,10 @@
 //! list in `lib.rs` (`capabilities!`) turns the entries into WIT exports and
 //! the manifest.
 
+pub mod authentications;
+pub mod codes;
 pub mod devices;
+pub mod pairing;
 pub mod policies;
 pub mod users;
 
