@@ -53,6 +53,7 @@ pub mod control;
 pub mod device_auth;
 pub mod devices;
 pub mod error;
+pub mod faults;
 pub mod fido;
 pub mod filter;
 pub mod otp;
@@ -246,6 +247,7 @@ pub fn router(state: Arc<AppState>) -> Router {
 /// A running emulator. Dropping it aborts the server task.
 pub struct Emulator {
     state: Arc<AppState>,
+    faults: Arc<faults::Faults>,
     port: u16,
     handle: Option<JoinHandle<()>>,
     shutdown: Option<oneshot::Sender<()>>,
@@ -261,7 +263,17 @@ impl Emulator {
         let auth_url = format!("http://127.0.0.1:{port}");
         let api_url = format!("{auth_url}/v1");
         let state = Arc::new(AppState::new(api_url, auth_url, &config));
-        let app = router(state.clone());
+        let faults = Arc::new(faults::Faults::default());
+        let app = router(state.clone())
+            .merge(
+                Router::new()
+                    .route("/_emulator/faults", post(faults::add).delete(faults::clear))
+                    .with_state(faults.clone()),
+            )
+            .layer(axum::middleware::from_fn_with_state(
+                faults.clone(),
+                faults::inject,
+            ));
         let (tx, rx) = oneshot::channel::<()>();
         let handle = tokio::spawn(async move {
             let served = axum::serve(listener, app)
@@ -276,10 +288,21 @@ impl Emulator {
         tracing::info!(port, "PingOne emulator listening on 127.0.0.1:{port}");
         Ok(Emulator {
             state,
+            faults,
             port,
             handle: Some(handle),
             shutdown: Some(tx),
         })
+    }
+
+    /// Makes matching requests fail as `fault` says (see [`faults`]).
+    pub fn inject(&self, fault: faults::Fault) {
+        self.faults.inject(fault);
+    }
+
+    /// Removes every injected fault.
+    pub fn clear_faults(&self) {
+        self.faults.clear();
     }
 
     pub fn port(&self) -> u16 {

@@ -46,6 +46,8 @@ pub enum Limit {
     RequestSize,
     /// No instance slot free in the pool.
     Instances,
+    /// The tenant's queue of waiting invocations is full.
+    Concurrency,
 }
 
 impl std::fmt::Display for Limit {
@@ -60,6 +62,7 @@ impl std::fmt::Display for Limit {
             Limit::ResponseSize => "response body size",
             Limit::RequestSize => "request body size",
             Limit::Instances => "concurrent instance",
+            Limit::Concurrency => "tenant concurrency",
         };
         f.write_str(name)
     }

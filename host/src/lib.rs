@@ -15,7 +15,9 @@
 
 pub mod demo;
 mod error;
+mod limits;
 mod outbound;
+mod registry;
 mod runtime;
 mod tenant;
 mod token;
@@ -30,9 +32,10 @@ mod bindings {
 }
 
 pub use error::{ApiErrorDetail, Error, Limit};
+pub use limits::{Limits, LimitsConfig};
 pub use outbound::HttpLimits;
+pub use registry::{TenantEntry, TenantRegistry, TenantsFile};
 pub use runtime::{
-    default_cache_dir, CapabilityInfo, Limits, Runtime, RuntimeConfig, EPOCH_TICK,
-    PINGONE_MFA_COMPONENT,
+    default_cache_dir, CapabilityInfo, Runtime, RuntimeConfig, EPOCH_TICK, PINGONE_MFA_COMPONENT,
 };
-pub use tenant::{Region, Secret, Tenant, TenantSettings};
+pub use tenant::{Region, Secret, Tenant, TenantSettings, TenantStats};

@@ -32,10 +32,8 @@ pub type HttpClient =
     hyper_util::client::legacy::Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 /// HTTP limits of one invocation.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct HttpLimits {
-    /// Time to establish a connection.
-    pub connect_timeout: Duration,
     /// Time from sending a request to the response headers.
     pub first_byte_timeout: Duration,
     /// Longest pause between two chunks of a response body.
@@ -46,26 +44,35 @@ pub struct HttpLimits {
     pub max_request_bytes: usize,
     /// Largest response body the guest may receive.
     pub max_response_bytes: usize,
+    /// Total time of one request, from sending to the end of the body, retries included.
+    pub request_timeout: Duration,
+    /// Retries of one request (429, 5xx of idempotent requests, connection failures).
+    pub max_retries: u32,
+    /// Longest `Retry-After` honoured; longer waits fail at once.
+    pub max_retry_after: Duration,
 }
 
 impl Default for HttpLimits {
     fn default() -> Self {
         HttpLimits {
-            connect_timeout: Duration::from_secs(5),
             first_byte_timeout: Duration::from_secs(15),
             between_bytes_timeout: Duration::from_secs(10),
             max_requests: 8,
             max_request_bytes: 256 * 1024,
             max_response_bytes: 4 * 1024 * 1024,
+            request_timeout: Duration::from_secs(20),
+            max_retries: 2,
+            max_retry_after: Duration::from_secs(5),
         }
     }
 }
 
-/// Builds the shared client.
-pub fn new_client(limits: &HttpLimits) -> HttpClient {
+/// Builds the shared client; `connect_timeout` bounds establishing a
+/// connection (the per-tenant first-byte timeout bounds it too).
+pub fn new_client(connect_timeout: Duration) -> HttpClient {
     let mut http = HttpConnector::new();
     http.enforce_http(false);
-    http.set_connect_timeout(Some(limits.connect_timeout));
+    http.set_connect_timeout(Some(connect_timeout));
     http.set_nodelay(true);
     let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_webpki_roots()
@@ -200,52 +207,28 @@ impl WasiHttpHooks for Outbound {
                     return Err(HttpError::HttpRequestBodySize(None));
                 }
             };
-            let bearer = match tenant
-                .inner
-                .tokens
-                .bearer(&tenant.inner, &client, first_byte)
-                .await
-            {
-                Ok(b) => b,
-                Err(e) => {
-                    tracing::warn!(code = %e.code, status = ?e.status, "access token unavailable");
-                    report.lock().unwrap().token_error.get_or_insert(e);
-                    return Err(HttpError::InternalError(Some(
-                        "the host could not obtain an access token".into(),
-                    )));
-                }
+            let sender = Sender {
+                tenant,
+                client,
+                limits,
+                first_byte,
+                report: report.clone(),
+                method: parts.method,
+                uri: parts.uri,
+                headers: parts.headers,
+                body,
+                deadline: tokio::time::Instant::now() + limits.request_timeout,
             };
-            let mut outgoing = http::Request::from_parts(parts, Full::new(body));
-            outgoing
-                .headers_mut()
-                .insert(http::header::AUTHORIZATION, bearer.clone());
-            let method = outgoing.method().clone();
-            let path = outgoing.uri().path().to_owned();
-
-            let response = match tokio::time::timeout(first_byte, client.request(outgoing)).await {
-                Err(_) => return Err(HttpError::ConnectionReadTimeout),
-                Ok(Err(e)) if e.is_connect() => {
-                    tracing::debug!(error = %e, "connect failed");
-                    return Err(HttpError::ConnectionRefused);
-                }
-                Ok(Err(e)) => {
-                    tracing::debug!(error = %e, "request failed");
-                    return Err(HttpError::HttpProtocolError);
-                }
-                Ok(Ok(response)) => response,
-            };
-            tracing::debug!(%method, %path, status = response.status().as_u16(), "PingOne answered");
-            if response.status() == http::StatusCode::UNAUTHORIZED {
-                // The next request fetches a fresh token.
-                tenant.inner.tokens.invalidate(&bearer).await;
-            }
+            let response = sender.send().await?;
+            let deadline = sender.deadline;
             let response = response.map(|incoming| {
                 GuardedBody {
                     inner: incoming,
                     idle: Box::pin(tokio::time::sleep(limits.between_bytes_timeout)),
                     idle_timeout: limits.between_bytes_timeout,
+                    total: Box::pin(tokio::time::sleep_until(deadline)),
                     remaining: limits.max_response_bytes,
-                    report: report.clone(),
+                    report,
                 }
                 .boxed_unsync()
             });
@@ -257,11 +240,167 @@ impl WasiHttpHooks for Outbound {
     }
 }
 
+/// One guest request on its way out: authenticated, retried when that is
+/// safe, bounded in time.
+struct Sender {
+    tenant: Tenant,
+    client: HttpClient,
+    limits: HttpLimits,
+    first_byte: Duration,
+    report: Arc<Mutex<OutboundReport>>,
+    method: http::Method,
+    uri: http::Uri,
+    headers: http::HeaderMap,
+    body: Bytes,
+    deadline: tokio::time::Instant,
+}
+
+/// What to do after one attempt.
+enum Next {
+    Done(hyper::Response<hyper::body::Incoming>),
+    Fail(HttpError),
+    /// Try again after this pause (`None`: the backoff for this retry);
+    /// when retries run out, give the caller `last` (PingOne's answer) or
+    /// the error.
+    Retry(
+        Option<Duration>,
+        Result<hyper::Response<hyper::body::Incoming>, HttpError>,
+    ),
+}
+
+impl Sender {
+    /// Whether repeating the request cannot do anything twice. A POST may
+    /// have created something, so it is never repeated once it may have
+    /// reached PingOne.
+    fn idempotent(&self) -> bool {
+        matches!(
+            self.method,
+            http::Method::GET
+                | http::Method::HEAD
+                | http::Method::PUT
+                | http::Method::DELETE
+                | http::Method::OPTIONS
+        )
+    }
+
+    async fn send(&self) -> Result<hyper::Response<hyper::body::Incoming>, HttpError> {
+        let mut retries = 0;
+        let mut refreshed_token = false;
+        loop {
+            let bearer = self.bearer().await?;
+            let next = self.attempt(&bearer).await;
+            let (pause, last) = match next {
+                Next::Done(response)
+                    if response.status() == http::StatusCode::UNAUTHORIZED && !refreshed_token =>
+                {
+                    // The token expired or was revoked early: fetch a new one
+                    // and send once more. PingOne did nothing with the request.
+                    tracing::debug!("PingOne refused the access token; refreshing it");
+                    self.tenant.inner.tokens.invalidate(&bearer).await;
+                    refreshed_token = true;
+                    continue;
+                }
+                Next::Done(response) => return Ok(response),
+                Next::Fail(e) => return Err(e),
+                Next::Retry(pause, last) => (pause, last),
+            };
+            retries += 1;
+            let pause = pause.unwrap_or_else(|| backoff(retries));
+            if retries > self.limits.max_retries
+                || tokio::time::Instant::now() + pause >= self.deadline
+            {
+                return last;
+            }
+            drop(last);
+            tracing::debug!(retry = retries, ?pause, "retrying PingOne request");
+            tokio::time::sleep(pause).await;
+        }
+    }
+
+    async fn bearer(&self) -> Result<http::HeaderValue, HttpError> {
+        match self
+            .tenant
+            .inner
+            .tokens
+            .bearer(&self.tenant.inner, &self.client, self.first_byte)
+            .await
+        {
+            Ok(bearer) => Ok(bearer),
+            Err(e) => {
+                tracing::warn!(code = %e.code, status = ?e.status, "access token unavailable");
+                self.report.lock().unwrap().token_error.get_or_insert(e);
+                Err(HttpError::InternalError(Some(
+                    "the host could not obtain an access token".into(),
+                )))
+            }
+        }
+    }
+
+    async fn attempt(&self, bearer: &http::HeaderValue) -> Next {
+        let mut request = http::Request::new(Full::new(self.body.clone()));
+        *request.method_mut() = self.method.clone();
+        *request.uri_mut() = self.uri.clone();
+        *request.headers_mut() = self.headers.clone();
+        request
+            .headers_mut()
+            .insert(http::header::AUTHORIZATION, bearer.clone());
+        let budget = self.first_byte.min(
+            self.deadline
+                .saturating_duration_since(tokio::time::Instant::now()),
+        );
+        let response = match tokio::time::timeout(budget, self.client.request(request)).await {
+            // No answer in time: the request may have been processed.
+            Err(_) => return Next::Fail(HttpError::ConnectionReadTimeout),
+            Ok(Err(e)) if e.is_connect() => {
+                // Never reached PingOne: safe to repeat, whatever the method.
+                tracing::debug!(error = %e, "connect failed");
+                return Next::Retry(None, Err(HttpError::ConnectionRefused));
+            }
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "request failed");
+                return if self.idempotent() {
+                    Next::Retry(None, Err(HttpError::HttpProtocolError))
+                } else {
+                    Next::Fail(HttpError::HttpProtocolError)
+                };
+            }
+            Ok(Ok(response)) => response,
+        };
+        let status = response.status().as_u16();
+        tracing::debug!(method = %self.method, path = self.uri.path(), status, "PingOne answered");
+        let retry_after = response
+            .headers()
+            .get(http::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let retryable =
+            status == 429 || (matches!(status, 500 | 502 | 503 | 504) && self.idempotent());
+        match (retryable, retry_after) {
+            (false, _) => Next::Done(response),
+            // A wait longer than we are willing to give: let the caller see PingOne's answer.
+            (true, Some(wait)) if wait > self.limits.max_retry_after => Next::Done(response),
+            (true, Some(wait)) => Next::Retry(Some(wait), Ok(response)),
+            (true, None) => Next::Retry(None, Ok(response)),
+        }
+    }
+}
+
+/// 100 ms before the first retry, doubling, plus up to 50 ms of jitter so
+/// that many invocations do not retry in step.
+fn backoff(retry: u32) -> Duration {
+    let jitter = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos() % 50);
+    Duration::from_millis(100 * 2u64.pow(retry.saturating_sub(1).min(5)) + u64::from(jitter))
+}
+
 /// A response body with a between-bytes timeout and a size cap.
 struct GuardedBody {
     inner: hyper::body::Incoming,
     idle: Pin<Box<tokio::time::Sleep>>,
     idle_timeout: Duration,
+    total: Pin<Box<tokio::time::Sleep>>,
     remaining: usize,
     report: Arc<Mutex<OutboundReport>>,
 }
@@ -297,10 +436,15 @@ impl Body for GuardedBody {
                 HttpError::HttpResponseIncomplete
             }))),
             Poll::Ready(None) => Poll::Ready(None),
-            Poll::Pending => match self.idle.as_mut().poll(cx) {
-                Poll::Ready(()) => Poll::Ready(Some(Err(HttpError::ConnectionReadTimeout))),
-                Poll::Pending => Poll::Pending,
-            },
+            Poll::Pending => {
+                if self.total.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Some(Err(HttpError::HttpResponseTimeout)));
+                }
+                match self.idle.as_mut().poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(Some(Err(HttpError::ConnectionReadTimeout))),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
         }
     }
 

@@ -30,46 +30,21 @@ use crate::bindings::exports::identity::pingone_mfa::capabilities::{
 };
 use crate::bindings::ConnectorPre;
 use crate::error::{ApiErrorDetail, Error, Limit};
-use crate::outbound::{new_client, HttpClient, HttpLimits, Outbound, OutboundReport};
+use crate::limits::Limits;
+use crate::outbound::{new_client, HttpClient, Outbound, OutboundReport};
 use crate::tenant::Tenant;
 
-/// Per-invocation limits.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// Linear memory one instance may grow to.
-    pub memory_bytes: usize,
-    /// Guest CPU time (measured in epoch ticks of [`EPOCH_TICK`]).
-    pub cpu_time: Duration,
-    /// Wall-clock time for the whole invocation, I/O included.
-    pub wall_time: Duration,
-    /// Largest input JSON.
-    pub max_input_bytes: usize,
-    /// Largest output JSON.
-    pub max_output_bytes: usize,
-    /// HTTP limits.
-    pub http: HttpLimits,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            memory_bytes: 64 << 20,
-            cpu_time: Duration::from_secs(2),
-            wall_time: Duration::from_secs(30),
-            max_input_bytes: 256 << 10,
-            max_output_bytes: 4 << 20,
-            http: HttpLimits::default(),
-        }
-    }
-}
-
-/// How the runtime is set up.
+/// How the runtime is set up. Per-invocation limits belong to tenants
+/// ([`crate::Tenant::with_limits`]); these are the process-wide ceilings.
 #[derive(Debug, Clone)]
 pub struct RuntimeConfig {
-    /// Default limits of every invocation.
-    pub limits: Limits,
+    /// The largest linear memory any instance may have (the pool slot size);
+    /// a tenant's `memory_bytes` above it is capped to it.
+    pub max_memory_bytes: usize,
     /// Instances that may be alive at once (pool size).
     pub max_instances: u32,
+    /// Time to establish a connection to PingOne.
+    pub connect_timeout: Duration,
     /// Where precompiled artifacts are cached; `None` disables the cache.
     pub cache_dir: Option<PathBuf>,
 }
@@ -77,8 +52,9 @@ pub struct RuntimeConfig {
 impl Default for RuntimeConfig {
     fn default() -> Self {
         RuntimeConfig {
-            limits: Limits::default(),
+            max_memory_bytes: 256 << 20,
             max_instances: 1000,
+            connect_timeout: Duration::from_secs(5),
             cache_dir: default_cache_dir(),
         }
     }
@@ -139,7 +115,7 @@ struct Inner {
     entries: HashMap<String, Entry>,
     order: Vec<String>,
     client: HttpClient,
-    limits: Limits,
+    max_memory_bytes: usize,
     ticker_stop: Arc<AtomicBool>,
 }
 
@@ -224,7 +200,7 @@ fn engine(config: &RuntimeConfig) -> Result<Engine, Error> {
     pool.total_core_instances(config.max_instances * 8);
     pool.total_memories(config.max_instances * 2);
     pool.total_tables(config.max_instances * 4);
-    pool.max_memory_size(config.limits.memory_bytes);
+    pool.max_memory_size(config.max_memory_bytes);
     // Keep a little of each slot resident: reusing a slot then skips page faults.
     pool.linear_memory_keep_resident(1 << 20);
     pool.table_keep_resident(1 << 16);
@@ -328,8 +304,8 @@ impl Runtime {
                 .map_err(Error::load)?;
         }
 
-        let client = new_client(&config.limits.http);
-        let manifest = read_manifest(&engine, &pre, &client, &config.limits).await?;
+        let client = new_client(config.connect_timeout);
+        let manifest = read_manifest(&engine, &pre, &client).await?;
         let interface = component
             .get_export_index(None, "identity:pingone-mfa/capabilities@0.1.0")
             .ok_or_else(|| {
@@ -383,7 +359,7 @@ impl Runtime {
                 entries,
                 order,
                 client,
-                limits: config.limits,
+                max_memory_bytes: config.max_memory_bytes,
                 ticker_stop,
             }),
         })
@@ -407,20 +383,19 @@ impl Runtime {
         self.inner.entries.get(id).map(|e| &e.info)
     }
 
-    /// The default limits.
-    pub fn limits(&self) -> &Limits {
-        &self.inner.limits
-    }
-
     /// Invokes capability `id` for `tenant` with the JSON text `input`;
-    /// returns the output JSON.
+    /// returns the output JSON. Runs within the tenant's limits, after
+    /// waiting for one of its concurrency slots.
     pub async fn invoke(&self, tenant: &Tenant, id: &str, input: &str) -> Result<Value, Error> {
-        self.invoke_with_limits(tenant, id, input, &self.inner.limits)
-            .await
+        let _slot = tenant.acquire(id).await?;
+        let mut limits = *tenant.limits();
+        limits.memory_bytes = limits.memory_bytes.min(self.inner.max_memory_bytes);
+        let result = self.run(tenant, id, input, &limits).await;
+        tenant.record(&result);
+        result
     }
 
-    /// [`Runtime::invoke`] with limits of its own.
-    pub async fn invoke_with_limits(
+    async fn run(
         &self,
         tenant: &Tenant,
         id: &str,
@@ -665,7 +640,6 @@ async fn read_manifest(
     engine: &Engine,
     pre: &InstancePre<State>,
     client: &HttpClient,
-    limits: &Limits,
 ) -> Result<Value, Error> {
     let report = Arc::new(Mutex::new(OutboundReport::default()));
     let mut store = new_store(
@@ -674,7 +648,7 @@ async fn read_manifest(
         None,
         report,
         MemoryOutputPipe::new(4096),
-        limits,
+        &Limits::default(),
     );
     let pre = ConnectorPre::new(pre.clone()).map_err(|e| {
         Error::load(format!(

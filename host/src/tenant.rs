@@ -3,12 +3,14 @@
 //! allowlist, the settings handed to the guest).
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use serde::Deserialize;
 use wasmtime_wasi_config::WasiConfigVariables;
 
-use crate::error::Error;
+use crate::error::{Error, Limit};
+use crate::limits::Limits;
 use crate::token::TokenCache;
 
 /// A secret string: shown as `***` by `Debug` and `Display`, so it cannot
@@ -21,6 +23,27 @@ impl Secret {
     /// Wraps a secret value.
     pub fn new(value: impl Into<String>) -> Self {
         Secret(value.into())
+    }
+
+    /// Resolves a reference: `env:NAME` reads the variable NAME, `file:PATH`
+    /// reads the file (trailing newline dropped); anything else is the
+    /// secret itself.
+    pub fn resolve(&self) -> Result<Secret, Error> {
+        let bad = |message: String| Error::Tenant {
+            field: "clientSecret".into(),
+            message,
+        };
+        if let Some(name) = self.0.strip_prefix("env:") {
+            std::env::var(name)
+                .map(Secret)
+                .map_err(|_| bad(format!("environment variable {name} is not set")))
+        } else if let Some(path) = self.0.strip_prefix("file:") {
+            std::fs::read_to_string(path)
+                .map(|s| Secret(s.trim_end_matches(['\n', '\r']).to_owned()))
+                .map_err(|e| bad(format!("cannot read {path}: {}", e.kind())))
+        } else {
+            Ok(self.clone())
+        }
     }
 
     /// The secret itself; call sites are the only places that may see it.
@@ -43,7 +66,7 @@ impl fmt::Display for Secret {
 
 /// PingOne regions and their top-level domains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "UPPERCASE")]
+#[serde(try_from = "String")]
 pub enum Region {
     /// North America (excluding Canada): `.com`.
     #[default]
@@ -58,6 +81,13 @@ pub enum Region {
     Sg,
     /// Asia-Pacific: `.asia`.
     Ap,
+}
+
+impl TryFrom<String> for Region {
+    type Error = String;
+    fn try_from(code: String) -> Result<Region, String> {
+        Region::parse(&code).map_err(|e| e.to_string())
+    }
 }
 
 impl Region {
@@ -214,6 +244,10 @@ pub struct Tenant {
 
 pub(crate) struct TenantInner {
     pub settings: TenantSettings,
+    pub limits: Limits,
+    pub gate: tokio::sync::Semaphore,
+    pub waiting: AtomicUsize,
+    pub stats: Counters,
     pub api_url: String,
     pub auth_url: String,
     pub api: AllowedBase,
@@ -247,9 +281,54 @@ fn uuid_shaped(s: &str) -> bool {
             .all(|p| p.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
+/// A tenant's counters since it was added.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub invocations: AtomicU64,
+    pub failures: AtomicU64,
+    pub guest_faults: AtomicU64,
+    pub rejected: AtomicU64,
+}
+
+/// A snapshot of a tenant's counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantStats {
+    /// Invocations that ran (succeeded or failed).
+    pub invocations: u64,
+    /// Invocations that ended in an error.
+    pub failures: u64,
+    /// Failures where the guest broke (trap, limit, bad output).
+    pub guest_faults: u64,
+    /// Invocations refused because the tenant's queue was full.
+    pub rejected: u64,
+    /// Invocations running now.
+    pub in_flight: usize,
+    /// Access tokens fetched.
+    pub token_fetches: u64,
+}
+
+/// Holds one of the tenant's concurrency slots.
+pub(crate) struct Slot<'a> {
+    _permit: tokio::sync::SemaphorePermit<'a>,
+}
+
 impl Tenant {
-    /// Validates `settings` and prepares the tenant's state.
+    /// Validates `settings` and prepares the tenant's state, with default limits.
     pub fn new(settings: TenantSettings) -> Result<Tenant, Error> {
+        Self::with_limits(settings, Limits::default())
+    }
+
+    /// [`Tenant::new`] with limits of its own.
+    pub fn with_limits(settings: TenantSettings, limits: Limits) -> Result<Tenant, Error> {
+        let mut settings = settings;
+        settings.client_secret = settings.client_secret.resolve()?;
+        if limits.max_concurrent == 0 {
+            return Err(Error::Tenant {
+                field: "limits.maxConcurrent".into(),
+                message: "must be at least 1".into(),
+            });
+        }
         for (field, value) in [
             ("environmentId", &settings.environment_id),
             ("clientId", &settings.client_id),
@@ -315,6 +394,10 @@ impl Tenant {
                 tokens: TokenCache::default(),
                 config: Arc::new(config),
                 settings,
+                gate: tokio::sync::Semaphore::new(limits.max_concurrent),
+                waiting: AtomicUsize::new(0),
+                stats: Counters::default(),
+                limits,
             }),
         })
     }
@@ -337,6 +420,62 @@ impl Tenant {
     /// How many access tokens this tenant has fetched.
     pub fn token_fetches(&self) -> u64 {
         self.inner.tokens.fetches()
+    }
+
+    /// The tenant's limits.
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    /// The tenant's counters.
+    pub fn stats(&self) -> TenantStats {
+        let c = &self.inner.stats;
+        TenantStats {
+            invocations: c.invocations.load(Ordering::Relaxed),
+            failures: c.failures.load(Ordering::Relaxed),
+            guest_faults: c.guest_faults.load(Ordering::Relaxed),
+            rejected: c.rejected.load(Ordering::Relaxed),
+            in_flight: self.inner.limits.max_concurrent - self.inner.gate.available_permits(),
+            token_fetches: self.inner.tokens.fetches(),
+        }
+    }
+
+    /// Waits for one of the tenant's concurrency slots; refuses at once when
+    /// `max_queued` invocations already wait, so a flood from one tenant
+    /// queues only against itself and never grows without bound.
+    pub(crate) async fn acquire(&self, capability: &str) -> Result<Slot<'_>, Error> {
+        let inner = &self.inner;
+        if let Ok(permit) = inner.gate.try_acquire() {
+            return Ok(Slot { _permit: permit });
+        }
+        if inner.waiting.fetch_add(1, Ordering::AcqRel) >= inner.limits.max_queued {
+            inner.waiting.fetch_sub(1, Ordering::AcqRel);
+            inner.stats.rejected.fetch_add(1, Ordering::Relaxed);
+            return Err(Error::Limit {
+                capability: capability.to_owned(),
+                limit: Limit::Concurrency,
+                message: format!(
+                    "{} invocations of this tenant are running and {} are queued",
+                    inner.limits.max_concurrent, inner.limits.max_queued
+                ),
+            });
+        }
+        let permit = inner.gate.acquire().await;
+        inner.waiting.fetch_sub(1, Ordering::AcqRel);
+        let permit = permit.expect("the tenant's semaphore is never closed");
+        Ok(Slot { _permit: permit })
+    }
+
+    /// Records how an invocation ended.
+    pub(crate) fn record(&self, result: &Result<serde_json::Value, Error>) {
+        let c = &self.inner.stats;
+        c.invocations.fetch_add(1, Ordering::Relaxed);
+        if let Err(e) = result {
+            c.failures.fetch_add(1, Ordering::Relaxed);
+            if e.is_guest_fault() {
+                c.guest_faults.fetch_add(1, Ordering::Relaxed);
+            }
+        }
     }
 
     /// Why `uri` may not be requested by the guest, or `None` if it may.

@@ -1,0 +1,628 @@
+//! The fault matrix: every way a guest, PingOne or the network can go wrong,
+//! one named test each. Every row ends in a structured error that names the
+//! capability and the cause, the host keeps serving, and the next
+//! invocation of the same tenant succeeds.
+
+use std::time::Duration;
+
+use connector_host::{Error, Limit, Limits, Runtime, Secret, Tenant, TenantSettings};
+use contract_tests::{test_config, Harness};
+use pingone_emulator::faults::{Fault, FaultAction};
+use pingone_emulator::{Emulator, EmulatorConfig};
+use serde_json::{json, Value};
+
+const MISBEHAVING: &[u8] = include_bytes!(env!("MISBEHAVING_GUEST_COMPONENT"));
+
+/// Limits small enough that the misbehaviours hit them quickly.
+fn tight_limits() -> Limits {
+    let mut limits = Limits::default();
+    limits.memory_bytes = 32 << 20;
+    limits.cpu_time = Duration::from_millis(300);
+    limits.wall_time = Duration::from_secs(3);
+    limits.max_output_bytes = 1 << 20;
+    limits.http.first_byte_timeout = Duration::from_millis(800);
+    limits.http.between_bytes_timeout = Duration::from_millis(400);
+    limits.http.request_timeout = Duration::from_secs(2);
+    limits
+}
+
+fn settings_for(emulator: &Emulator) -> TenantSettings {
+    let seed = emulator.seed();
+    TenantSettings {
+        environment_id: seed.environment_id.clone(),
+        policy_id: seed.policy_id.clone(),
+        client_id: seed.client_id.clone(),
+        client_secret: Secret::new(seed.client_secret.clone()),
+        region: Default::default(),
+        api_url: Some(emulator.api_url()),
+        auth_url: Some(emulator.auth_url()),
+    }
+}
+
+/// The misbehaving guest under the real host, with a tenant on an emulator.
+struct Sandbox {
+    emulator: Emulator,
+    runtime: Runtime,
+    tenant: Tenant,
+}
+
+impl Sandbox {
+    async fn start() -> Sandbox {
+        let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+        let runtime = Runtime::from_component(MISBEHAVING, test_config())
+            .await
+            .unwrap();
+        let tenant = Tenant::with_limits(settings_for(&emulator), tight_limits()).unwrap();
+        Sandbox {
+            emulator,
+            runtime,
+            tenant,
+        }
+    }
+
+    async fn call(&self, capability: &str, input: Value) -> Result<Value, Error> {
+        self.runtime
+            .invoke(&self.tenant, capability, &input.to_string())
+            .await
+    }
+
+    /// The host still serves this tenant.
+    async fn still_serves(&self) {
+        let out = self
+            .call("echo", json!({ "alive": true }))
+            .await
+            .expect("the next invocation succeeds");
+        assert_eq!(out, json!({ "alive": true }));
+    }
+}
+
+fn expect_limit(result: Result<Value, Error>, capability: &str, limit: Limit) {
+    match result {
+        Err(Error::Limit {
+            capability: c,
+            limit: l,
+            message,
+        }) => {
+            assert_eq!((c.as_str(), l), (capability, limit), "{message}");
+        }
+        other => panic!("expected the {limit} limit in {capability}, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn guest_panic() {
+    let s = Sandbox::start().await;
+    match s.call("panic", json!({})).await {
+        Err(e @ Error::Trap { .. }) => {
+            assert!(e.is_guest_fault());
+            let text = e.to_string();
+            assert!(text.starts_with("panic:"), "{text}");
+            assert!(
+                text.contains("panics on purpose"),
+                "the guest's panic message is kept: {text}"
+            );
+        }
+        other => panic!("expected a trap, got {other:?}"),
+    }
+    s.still_serves().await;
+    assert_eq!(s.tenant.stats().guest_faults, 1);
+}
+
+#[tokio::test]
+async fn guest_out_of_memory() {
+    let s = Sandbox::start().await;
+    expect_limit(s.call("oom", json!({})).await, "oom", Limit::Memory);
+    s.still_serves().await;
+}
+
+#[tokio::test]
+async fn guest_infinite_loop() {
+    let s = Sandbox::start().await;
+    expect_limit(s.call("spin", json!({})).await, "spin", Limit::Cpu);
+    s.still_serves().await;
+}
+
+#[tokio::test]
+async fn guest_blocked_past_the_wall_clock() {
+    let s = Sandbox::start().await;
+    expect_limit(
+        s.call("sleep", json!({ "ms": 60_000 })).await,
+        "sleep",
+        Limit::WallClock,
+    );
+    s.still_serves().await;
+}
+
+#[tokio::test]
+async fn guest_output_larger_than_the_cap() {
+    let s = Sandbox::start().await;
+    expect_limit(
+        s.call("hugeOutput", json!({ "bytes": 2 << 20 })).await,
+        "hugeOutput",
+        Limit::OutputSize,
+    );
+    s.still_serves().await;
+}
+
+#[tokio::test]
+async fn guest_output_not_json() {
+    let s = Sandbox::start().await;
+    match s.call("notJson", json!({})).await {
+        Err(Error::InvalidOutput {
+            capability,
+            pointer,
+            ..
+        }) => assert_eq!((capability.as_str(), pointer.as_str()), ("notJson", "")),
+        other => panic!("expected invalid output, got {other:?}"),
+    }
+    s.still_serves().await;
+}
+
+#[tokio::test]
+async fn guest_output_not_matching_its_schema() {
+    let s = Sandbox::start().await;
+    match s.call("badOutput", json!({})).await {
+        Err(Error::InvalidOutput {
+            capability,
+            pointer,
+            ..
+        }) => assert_eq!(
+            (capability.as_str(), pointer.as_str()),
+            ("badOutput", "/ok")
+        ),
+        other => panic!("expected invalid output, got {other:?}"),
+    }
+    s.still_serves().await;
+}
+
+#[tokio::test]
+async fn guest_cannot_read_environment_files_or_the_secret() {
+    let s = Sandbox::start().await;
+    let out = s.call("snoop", json!({})).await.unwrap();
+    assert_eq!(out["env"], json!([]), "no environment variables");
+    assert!(
+        out["files"]
+            .as_str()
+            .is_some_and(|f| f.starts_with("denied")),
+        "no file system: {}",
+        out["files"]
+    );
+    assert_eq!(out["passwd"], false);
+    assert_eq!(out["clientSecret"], Value::Null);
+    let config = out["config"].as_object().unwrap();
+    let mut keys: Vec<&str> = config.keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(keys, ["apiUrl", "authUrl", "environmentId", "policyId"]);
+    let secret = &s.emulator.seed().client_secret;
+    assert!(
+        !out.to_string().contains(secret.as_str()),
+        "the secret never enters the sandbox"
+    );
+    assert!(
+        !out.to_string().contains(&s.emulator.seed().client_id),
+        "nor does the client ID"
+    );
+}
+
+async fn expect_denied(s: &Sandbox, url: &str) {
+    match s.call("fetch", json!({ "url": url })).await {
+        Err(Error::Denied {
+            capability,
+            url: denied,
+            reason,
+        }) => {
+            assert_eq!(capability, "fetch");
+            assert!(url.starts_with(&denied), "{denied} vs {url}");
+            assert!(!reason.is_empty());
+        }
+        other => panic!("expected {url} to be denied, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn guest_request_outside_the_allowlist() {
+    let s = Sandbox::start().await;
+    let env = s.emulator.seed().environment_id.clone();
+    // Another host, another region's PingOne, a metadata-style address,
+    // another environment on the right host, the token endpoint.
+    expect_denied(&s, "https://example.com/").await;
+    expect_denied(
+        &s,
+        &format!("https://api.pingone.eu/v1/environments/{env}/users"),
+    )
+    .await;
+    expect_denied(
+        &s,
+        &format!("https://api.pingone.com/v1/environments/{env}/users"),
+    )
+    .await;
+    expect_denied(&s, "http://169.254.169.254/latest/meta-data/").await;
+    expect_denied(&s, "http://127.0.0.1:9/").await;
+    expect_denied(
+        &s,
+        &format!(
+            "{}/environments/00000000-0000-0000-0000-000000000000/users",
+            s.emulator.api_url()
+        ),
+    )
+    .await;
+    expect_denied(&s, &format!("{}/{env}/as/token", s.emulator.auth_url())).await;
+    // What is allowed works, with the host's credentials.
+    let user = &s.emulator.seed().users[0].id;
+    let out = s
+        .call(
+            "fetch",
+            json!({ "url": format!("{}/environments/{env}/users/{user}", s.emulator.api_url()) }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out["status"], 200);
+    s.still_serves().await;
+}
+
+#[tokio::test]
+async fn guest_cannot_send_its_own_credentials() {
+    let s = Sandbox::start().await;
+    let env = &s.emulator.seed().environment_id;
+    let user = &s.emulator.seed().users[0].id;
+    let url = format!("{}/environments/{env}/users/{user}", s.emulator.api_url());
+    let result = s
+        .call(
+            "fetch",
+            json!({ "url": url, "authorization": "Bearer forged" }),
+        )
+        .await;
+    assert!(
+        result.is_err(),
+        "setting Authorization is refused: {result:?}"
+    );
+    s.still_serves().await;
+}
+
+// ---- PingOne and the network, through the real connector ----
+
+async fn read_device(h: &Harness) -> Result<Value, Error> {
+    let user = h.user();
+    h.call("readDevice", json!({ "userId": user, "deviceId": "d-1" }))
+        .await
+}
+
+/// After a fault, the same tenant is served again.
+async fn recovers(h: &Harness) {
+    h.emulator.clear_faults();
+    let user = h.user();
+    h.ok("readUserMFAEnabled", json!({ "userId": user })).await;
+}
+
+async fn tight_harness() -> Harness {
+    let h = Harness::start().await;
+    let tenant = Tenant::with_limits(settings_for(&h.emulator), tight_limits()).unwrap();
+    Harness { tenant, ..h }
+}
+
+async fn pingone_status(status: u16, code: &str, method: &str, path: &str) {
+    let h = tight_harness().await;
+    h.emulator.inject(
+        Fault::new(
+            path,
+            FaultAction::Respond {
+                status,
+                body: None,
+                retry_after: None,
+            },
+        )
+        .method(method),
+    );
+    let result = if method == "GET" {
+        read_device(&h).await
+    } else {
+        let user = h.user();
+        h.call("createDevice", json!({ "userId": user, "deviceType": "SMS", "status": "ACTIVE", "phone": "+15125550100" })).await
+    };
+    match result {
+        Err(Error::Api {
+            capability,
+            status: s,
+            code: c,
+            message,
+            id,
+            ..
+        }) => {
+            assert_eq!((s, c.as_str()), (status, code), "{message}");
+            assert!(capability == "readDevice" || capability == "createDevice");
+            assert!(
+                id.is_some() && !message.is_empty(),
+                "PingOne's id and message are kept"
+            );
+        }
+        other => panic!("expected PingOne {status}, got {other:?}"),
+    }
+    recovers(&h).await;
+}
+
+#[tokio::test]
+async fn pingone_400() {
+    pingone_status(400, "INVALID_DATA", "POST", "/devices").await;
+}
+
+#[tokio::test]
+async fn pingone_401_after_one_token_refresh() {
+    pingone_status(401, "ACCESS_FAILED", "GET", "/devices/").await;
+}
+
+#[tokio::test]
+async fn pingone_403() {
+    pingone_status(403, "ACCESS_FAILED", "GET", "/devices/").await;
+}
+
+#[tokio::test]
+async fn pingone_404() {
+    pingone_status(404, "NOT_FOUND", "GET", "/devices/").await;
+}
+
+#[tokio::test]
+async fn pingone_409() {
+    pingone_status(409, "REQUEST_FAILED", "POST", "/devices").await;
+}
+
+#[tokio::test]
+async fn pingone_415() {
+    pingone_status(415, "INVALID_REQUEST", "POST", "/devices").await;
+}
+
+#[tokio::test]
+async fn pingone_429_persisting() {
+    pingone_status(429, "REQUEST_LIMITED", "GET", "/devices/").await;
+}
+
+#[tokio::test]
+async fn pingone_500() {
+    pingone_status(500, "UNEXPECTED_ERROR", "GET", "/devices/").await;
+}
+
+#[tokio::test]
+async fn pingone_503() {
+    pingone_status(503, "UNEXPECTED_ERROR", "GET", "/devices/").await;
+}
+
+#[tokio::test]
+async fn pingone_500_on_post_is_not_retried() {
+    let h = tight_harness().await;
+    let user = h.user();
+    h.emulator.inject(
+        Fault::new(
+            "/devices",
+            FaultAction::Respond {
+                status: 500,
+                body: None,
+                retry_after: None,
+            },
+        )
+        .method("POST")
+        .times(1),
+    );
+    let result = h.call("createDevice", json!({ "userId": user, "deviceType": "SMS", "status": "ACTIVE", "phone": "+15125550100" })).await;
+    assert!(
+        matches!(result, Err(Error::Api { status: 500, .. })),
+        "a POST that may have created something is not repeated: {result:?}"
+    );
+    recovers(&h).await;
+}
+
+#[tokio::test]
+async fn pingone_429_with_retry_after_then_success() {
+    let h = tight_harness().await;
+    let user = h.user();
+    h.emulator.inject(
+        Fault::new(
+            "/mfaEnabled",
+            FaultAction::Respond {
+                status: 429,
+                body: None,
+                retry_after: Some(1),
+            },
+        )
+        .times(1),
+    );
+    let out = h
+        .ok(
+            "updateUserMFAEnabled",
+            json!({ "userId": user, "mfaEnabled": true }),
+        )
+        .await;
+    assert_eq!(
+        out["mfaEnabled"], true,
+        "the PUT went through after Retry-After"
+    );
+}
+
+#[tokio::test]
+async fn pingone_503_then_success_for_an_idempotent_read() {
+    let h = tight_harness().await;
+    let user = h.user();
+    h.emulator.inject(
+        Fault::new(
+            "/mfaEnabled",
+            FaultAction::Respond {
+                status: 503,
+                body: None,
+                retry_after: None,
+            },
+        )
+        .times(2),
+    );
+    let out = h.ok("readUserMFAEnabled", json!({ "userId": user })).await;
+    assert_eq!(out["statusCode"], 200);
+}
+
+#[tokio::test]
+async fn token_endpoint_down() {
+    let h = tight_harness().await;
+    h.emulator.inject(Fault::new(
+        "/as/token",
+        FaultAction::Respond {
+            status: 503,
+            body: None,
+            retry_after: None,
+        },
+    ));
+    match read_device(&h).await {
+        Err(Error::Token {
+            capability, status, ..
+        }) => {
+            assert_eq!(capability, "readDevice");
+            assert_eq!(status, Some(503));
+        }
+        other => panic!("expected a token error, got {other:?}"),
+    }
+    recovers(&h).await;
+}
+
+#[tokio::test]
+async fn token_endpoint_rejects_the_secret() {
+    let h = Harness::start().await;
+    let mut settings = settings_for(&h.emulator);
+    settings.client_secret = Secret::new("wrong-secret");
+    let tenant = Tenant::new(settings).unwrap();
+    let user = h.user();
+    match h
+        .runtime
+        .invoke(
+            &tenant,
+            "readUserMFAEnabled",
+            &json!({ "userId": user }).to_string(),
+        )
+        .await
+    {
+        Err(e @ Error::Token { .. }) => {
+            assert!(
+                matches!(&e, Error::Token { status: Some(401), code, .. } if code == "invalid_client"),
+                "{e:?}"
+            );
+            assert!(
+                !e.to_string().contains("wrong-secret"),
+                "the secret is not in the error"
+            );
+        }
+        other => panic!("expected a token error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn token_expiring_mid_flow() {
+    let h = tight_harness().await;
+    let user = h.user();
+    h.ok("readUserMFAEnabled", json!({ "userId": user })).await;
+    assert_eq!(h.tenant.token_fetches(), 1);
+    // PingOne's clock moves past the token's hour; the host still holds it.
+    h.emulator.advance_clock(Duration::from_secs(2 * 3600));
+    h.ok("readUserMFAEnabled", json!({ "userId": user })).await;
+    assert_eq!(h.tenant.token_fetches(), 2, "one refresh after the 401");
+}
+
+#[tokio::test]
+async fn connection_refused() {
+    let h = tight_harness().await;
+    // A port nobody listens on: bind one, learn it, close it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut settings = settings_for(&h.emulator);
+    settings.api_url = Some(format!("http://127.0.0.1:{port}/v1"));
+    let tenant = Tenant::with_limits(settings, tight_limits()).unwrap();
+    let user = h.user();
+    match h
+        .runtime
+        .invoke(
+            &tenant,
+            "readUserMFAEnabled",
+            &json!({ "userId": user }).to_string(),
+        )
+        .await
+    {
+        Err(Error::Transport {
+            capability, code, ..
+        }) => {
+            assert_eq!(capability, "readUserMFAEnabled");
+            assert!(
+                code.contains("connection") || code.contains("destination"),
+                "{code}"
+            );
+        }
+        other => panic!("expected a transport error, got {other:?}"),
+    }
+    recovers(&h).await;
+}
+
+async fn transport_fault(action: FaultAction) -> Harness {
+    let h = tight_harness().await;
+    h.emulator.inject(Fault::new("/devices/", action));
+    match read_device(&h).await {
+        Err(Error::Transport {
+            capability,
+            code,
+            message,
+        }) => {
+            assert_eq!(capability, "readDevice");
+            assert!(!code.is_empty() && !message.is_empty());
+        }
+        other => panic!("expected a transport error, got {other:?}"),
+    }
+    h
+}
+
+#[tokio::test]
+async fn server_accepts_and_never_answers() {
+    let h = transport_fault(FaultAction::Hang).await;
+    recovers(&h).await;
+}
+
+#[tokio::test]
+async fn server_sends_headers_then_stalls() {
+    let h = transport_fault(FaultAction::StallAfterHeaders).await;
+    recovers(&h).await;
+}
+
+#[tokio::test]
+async fn truncated_body() {
+    let h = transport_fault(FaultAction::Truncate).await;
+    recovers(&h).await;
+}
+
+#[tokio::test]
+async fn body_that_is_not_json() {
+    let h = tight_harness().await;
+    h.emulator
+        .inject(Fault::new("/devices/", FaultAction::NotJson));
+    match read_device(&h).await {
+        Err(Error::Internal {
+            capability,
+            message,
+        }) => {
+            assert_eq!(capability, "readDevice");
+            assert!(message.contains("not JSON"), "{message}");
+        }
+        other => panic!("expected an internal connector error, got {other:?}"),
+    }
+    recovers(&h).await;
+}
+
+#[tokio::test]
+async fn tenant_queue_bound() {
+    let s = Sandbox::start().await;
+    let mut limits = tight_limits();
+    limits.max_concurrent = 1;
+    limits.max_queued = 1;
+    let tenant = Tenant::with_limits(settings_for(&s.emulator), limits).unwrap();
+    let runtime = &s.runtime;
+    let slow = || runtime.invoke(&tenant, "sleep", r#"{"ms": 400}"#);
+    let (a, b, c) = tokio::join!(slow(), slow(), async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        runtime.invoke(&tenant, "echo", "{}").await
+    });
+    assert!(a.is_ok() && b.is_ok(), "one runs, one waits: {a:?} {b:?}");
+    expect_limit(c, "echo", Limit::Concurrency);
+    assert_eq!(tenant.stats().rejected, 1);
+}
