@@ -1,0 +1,112 @@
+//! Secrets never appear in logs or errors: a full flow runs with every
+//! crate logging at TRACE level into a buffer, including a token refresh
+//! and a refused secret, and neither the client secret, nor its Basic
+//! encoding, nor any bearer token may show up.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine as _;
+use connector_host::{Secret, Tenant, TenantSettings};
+use contract_tests::Harness;
+use serde_json::json;
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn no_secret_or_token_in_logs_or_errors() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("trace"))
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .init();
+
+    let h = Harness::start().await;
+    let user = h.user();
+    let mut shown = Vec::new();
+    // A whole enrollment, then the errors a flow meets.
+    let (device, otp) = h.pending_sms(&user).await;
+    h.ok(
+        "activateDevice",
+        json!({ "userId": user, "deviceId": device, "otp": otp }),
+    )
+    .await;
+    h.ok("setDeviceOrder", json!({ "userId": user, "setDeviceOrder": "Set default device", "defaultDeviceId": device })).await;
+    h.ok("readAllDevices", json!({ "userId": user })).await;
+    for result in [
+        h.call(
+            "readDevice",
+            json!({ "userId": user, "deviceId": "missing" }),
+        )
+        .await,
+        h.call("readDevice", json!({ "userId": 7 })).await,
+    ] {
+        let e = result.unwrap_err();
+        shown.push(e.to_string());
+        shown.push(e.to_json().to_string());
+    }
+    // The token expires on PingOne's side: a 401, a refresh, a retry.
+    h.emulator.advance_clock(Duration::from_secs(7200));
+    h.ok("readUserMFAEnabled", json!({ "userId": user })).await;
+    // A tenant whose secret PingOne refuses.
+    let seed = h.emulator.seed().clone();
+    let wrong = "wrong-secret-that-must-not-leak";
+    let bad = Tenant::new(TenantSettings {
+        environment_id: seed.environment_id.clone(),
+        policy_id: seed.policy_id.clone(),
+        client_id: seed.client_id.clone(),
+        client_secret: Secret::new(wrong),
+        region: Default::default(),
+        api_url: Some(h.emulator.api_url()),
+        auth_url: Some(h.emulator.auth_url()),
+    })
+    .unwrap();
+    let e = h
+        .runtime
+        .invoke(
+            &bad,
+            "readUserMFAEnabled",
+            &json!({ "userId": user }).to_string(),
+        )
+        .await
+        .unwrap_err();
+    shown.push(e.to_string());
+    shown.push(e.to_json().to_string());
+    shown.push(format!("{bad:?} {e:?}"));
+    drop(h);
+
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.len() > 1000,
+        "the capture saw the flow ({} bytes)",
+        logs.len()
+    );
+    let basic = base64::engine::general_purpose::STANDARD
+        .encode(format!("{}:{}", seed.client_id, seed.client_secret));
+    let everything = format!("{logs}\n{}", shown.join("\n"));
+    for (what, needle) in [
+        ("client secret", seed.client_secret.as_str()),
+        ("refused secret", wrong),
+        ("Basic credentials", basic.as_str()),
+        ("bearer token", "Bearer "),
+    ] {
+        assert!(
+            !everything.contains(needle),
+            "the {what} appears in logs or errors"
+        );
+    }
+}
