@@ -626,3 +626,71 @@ async fn tenant_queue_bound() {
     expect_limit(c, "echo", Limit::Concurrency);
     assert_eq!(tenant.stats().rejected, 1);
 }
+
+#[tokio::test]
+async fn outgoing_request_count_limit() {
+    let h = Harness::start().await;
+    let mut limits = tight_limits();
+    // Read All Devices needs three requests (devices, MFA settings, policy).
+    limits.http.max_requests = 2;
+    let tenant = Tenant::with_limits(settings_for(&h.emulator), limits).unwrap();
+    let user = h.user();
+    let result = h
+        .runtime
+        .invoke(
+            &tenant,
+            "readAllDevices",
+            &json!({ "userId": user }).to_string(),
+        )
+        .await;
+    expect_limit(result, "readAllDevices", Limit::Requests);
+    recovers(&h).await;
+}
+
+#[tokio::test]
+async fn response_body_size_limit() {
+    let h = Harness::start().await;
+    let mut limits = tight_limits();
+    limits.http.max_response_bytes = 64;
+    let tenant = Tenant::with_limits(settings_for(&h.emulator), limits).unwrap();
+    let user = h.user();
+    let result = h
+        .runtime
+        .invoke(
+            &tenant,
+            "readUserMFAEnabled",
+            &json!({ "userId": user }).to_string(),
+        )
+        .await;
+    expect_limit(result, "readUserMFAEnabled", Limit::ResponseSize);
+    recovers(&h).await;
+}
+
+#[tokio::test]
+async fn input_size_limit() {
+    let h = Harness::start().await;
+    let mut limits = tight_limits();
+    limits.max_input_bytes = 64;
+    let tenant = Tenant::with_limits(settings_for(&h.emulator), limits).unwrap();
+    let input = json!({ "userId": "u", "padding": "x".repeat(100) }).to_string();
+    expect_limit(
+        h.runtime
+            .invoke(&tenant, "readUserMFAEnabled", &input)
+            .await,
+        "readUserMFAEnabled",
+        Limit::InputSize,
+    );
+    recovers(&h).await;
+}
+
+#[tokio::test]
+async fn unknown_capability_is_a_structured_error() {
+    let h = Harness::start().await;
+    match h.call("launchRockets", json!({})).await {
+        Err(e @ Error::UnknownCapability { .. }) => {
+            assert_eq!(e.to_json()["error"]["kind"], "unknownCapability")
+        }
+        other => panic!("expected an unknown capability, got {other:?}"),
+    }
+    recovers(&h).await;
+}
