@@ -407,7 +407,9 @@ impl DeviceAuth {
                 };
                 self.send_otp(outbox, &d.user_id, &d.id, d.device_type, &to, d.test_mode);
             }
-            DeviceType::Totp | DeviceType::OathToken => self.status = DaStatus::OtpRequired,
+            DeviceType::Totp | DeviceType::OathToken | DeviceType::Yubikey => {
+                self.status = DaStatus::OtpRequired
+            }
             DeviceType::Fido2 | DeviceType::Platform | DeviceType::SecurityKey => {
                 let rp_id = self
                     .rp_id_override
@@ -476,7 +478,7 @@ fn method_of(t: DeviceType) -> &'static str {
         DeviceType::Sms => "sms",
         DeviceType::Voice => "voice",
         DeviceType::Email => "email",
-        DeviceType::Totp | DeviceType::OathToken => "otp",
+        DeviceType::Totp | DeviceType::OathToken | DeviceType::Yubikey => "otp",
         DeviceType::Fido2 | DeviceType::Platform | DeviceType::SecurityKey => "fido",
         DeviceType::Mobile => "push",
     }
@@ -491,7 +493,23 @@ fn device_code_matches(d: &Device, code: &str, now: i64) -> bool {
             .is_some_and(|s| otp::totp_matches(s, now, code)),
         // OATH token seeds are not modelled (see the module comment).
         DeviceType::OathToken => code.len() == 6 && code.bytes().all(|c| c.is_ascii_digit()),
+        // YUBIKEY (inferred): a well-formed OTP of the key that activated
+        // the device (same public ID), never seen before (no replay).
+        DeviceType::Yubikey => {
+            otp::is_yubikey_otp(code)
+                && d.yubikey_public_id.as_deref() == otp::yubikey_public_id(code)
+                && !d.yubikey_used_otps.iter().any(|u| u == code)
+        }
         _ => false,
+    }
+}
+
+/// Remembers an accepted YubiKey OTP so that it cannot be replayed.
+fn record_code_use(env: &mut Environment, device_id: &str, code: &str) {
+    if let Some(d) = env.devices.get_mut(device_id) {
+        if d.device_type == DeviceType::Yubikey {
+            d.yubikey_used_otps.push(code.to_string());
+        }
     }
 }
 
@@ -787,6 +805,7 @@ fn create(state: &AppState, env_id: &str, b: &Map<String, Value>) -> ApiResult<V
                 "Invalid OTP",
             )));
         };
+        record_code_use(env, &device_id, &code);
         da.selected = Selected::Device(device_id);
         da.complete("otp", now);
     } else if let Some(uid) = &user_id {
@@ -969,6 +988,9 @@ fn check_otp(
         Selected::None => return Err(wrong_status(da, "OTP check")),
     };
     if ok {
+        if let Some(id) = &device_id {
+            record_code_use(env, id, &code);
+        }
         da.complete(method_of(t), now);
         return Ok(());
     }

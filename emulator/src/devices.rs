@@ -34,10 +34,13 @@ pub enum DeviceType {
     Platform,
     SecurityKey,
     OathToken,
+    /// PingID (workforce) YubiKey: a hardware token typing 44-character
+    /// modhex OTPs (see [`crate::otp::is_yubikey_otp`]).
+    Yubikey,
 }
 
 impl DeviceType {
-    pub const ALL: [DeviceType; 9] = [
+    pub const ALL: [DeviceType; 10] = [
         DeviceType::Email,
         DeviceType::Sms,
         DeviceType::Voice,
@@ -47,6 +50,7 @@ impl DeviceType {
         DeviceType::Platform,
         DeviceType::SecurityKey,
         DeviceType::OathToken,
+        DeviceType::Yubikey,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -60,6 +64,7 @@ impl DeviceType {
             DeviceType::Platform => "PLATFORM",
             DeviceType::SecurityKey => "SECURITY_KEY",
             DeviceType::OathToken => "OATH_TOKEN",
+            DeviceType::Yubikey => "YUBIKEY",
         }
     }
 
@@ -155,6 +160,12 @@ pub struct Device {
     /// MOBILE devices: the extra fields (`application`, `os`, `model`,
     /// `pushEnabled`, `otpEnabled`, `usableStatus`, ...) merged into the JSON.
     pub mobile: Option<Map<String, Value>>,
+    /// YUBIKEY devices: the key's public ID (the first 12 modhex characters
+    /// of its OTPs), fixed by the OTP that activated the device.
+    pub yubikey_public_id: Option<String>,
+    /// YUBIKEY devices: OTPs already accepted (a YubiKey never repeats one;
+    /// a replayed OTP is refused as INVALID_OTP).
+    pub yubikey_used_otps: Vec<String>,
 }
 
 impl Filterable for Device {
@@ -211,6 +222,8 @@ impl Device {
             lock_expires_at: 0,
             lock_reason: None,
             mobile: None,
+            yubikey_public_id: None,
+            yubikey_used_otps: Vec::new(),
         }
     }
 
@@ -754,7 +767,9 @@ fn create_device(
     let policy_id = policy["id"].as_str().unwrap_or_default().to_string();
 
     // status
-    let requires_activation = matches!(t, DeviceType::Totp) || t.is_fido();
+    // YUBIKEY (inferred, PingID): like TOTP, created ACTIVATION_REQUIRED and
+    // activated with an OTP the key types.
+    let requires_activation = matches!(t, DeviceType::Totp | DeviceType::Yubikey) || t.is_fido();
     let status = match opt_str(b, "status", "status")? {
         None => {
             if requires_activation {
@@ -996,6 +1011,8 @@ fn create_device(
             device.rp_id = Some(rp_id);
             device.rp_name = Some(rp_name);
         }
+        // Nothing to give: the public ID comes with the activating OTP.
+        DeviceType::Yubikey => {}
         DeviceType::Mobile => unreachable!("rejected above"),
     }
 
@@ -1117,7 +1134,7 @@ fn activate(
                     return Err(invalid_otp(max_failures.saturating_sub(p.failures)));
                 }
             }
-            DeviceType::Totp | DeviceType::OathToken => {
+            DeviceType::Totp | DeviceType::OathToken | DeviceType::Yubikey => {
                 if now < device.locked_until {
                     return Err(otp_exhausted());
                 }
@@ -1126,11 +1143,21 @@ fn activate(
                         .totp_secret
                         .as_deref()
                         .is_some_and(|s| otp::totp_matches(s, now, code.trim())),
+                    // YUBIKEY (inferred): any well-formed YubiKey OTP (44
+                    // modhex characters); its first 12 characters become the
+                    // key's public ID. The AES part is not modelled.
+                    DeviceType::Yubikey => otp::is_yubikey_otp(code.trim()),
                     // OATH tokens: seeds are not modelled yet, so any 6-digit
                     // numeric code activates the token.
                     _ => code.len() == 6 && code.bytes().all(|c| c.is_ascii_digit()),
                 };
                 if ok {
+                    if t == DeviceType::Yubikey {
+                        let code = code.trim();
+                        device.yubikey_public_id =
+                            Some(code[..otp::YUBIKEY_PUBLIC_ID_LEN].to_string());
+                        device.yubikey_used_otps.push(code.to_string());
+                    }
                     Ok(None)
                 } else {
                     device.code_failures += 1;

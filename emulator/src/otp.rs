@@ -58,6 +58,47 @@ pub fn totp_matches(secret: &[u8], unix_ms: i64, code: &str) -> bool {
     (step - 1..=step + 1).any(|s| s >= 0 && constant_eq(&hotp(secret, s as u64), code))
 }
 
+/// The modhex alphabet of YubiKey OTPs: hex digits 0-f written with
+/// keyboard-layout-independent letters.
+pub const MODHEX: &str = "cbdefghijklnrtuv";
+/// A YubiKey (Yubico OTP) OTP: 12 characters of public ID, then 32 of the
+/// AES-encrypted token.
+pub const YUBIKEY_OTP_LEN: usize = 44;
+/// Length of a YubiKey's public ID.
+pub const YUBIKEY_PUBLIC_ID_LEN: usize = 12;
+
+/// Whether `s` is shaped like a YubiKey OTP: 44 modhex characters
+/// (lower-case). The encrypted part is not decrypted: the emulator does not
+/// model the keys' AES secrets.
+pub fn is_yubikey_otp(s: &str) -> bool {
+    s.len() == YUBIKEY_OTP_LEN && s.chars().all(|c| MODHEX.contains(c))
+}
+
+/// The public ID (first 12 characters) of a YubiKey OTP.
+pub fn yubikey_public_id(s: &str) -> Option<&str> {
+    is_yubikey_otp(s).then(|| &s[..YUBIKEY_PUBLIC_ID_LEN])
+}
+
+/// Bytes as modhex (two characters per byte).
+pub fn modhex(bytes: &[u8]) -> String {
+    let alphabet = MODHEX.as_bytes();
+    bytes
+        .iter()
+        .flat_map(|b| [alphabet[(b >> 4) as usize], alphabet[(b & 0x0f) as usize]])
+        .map(char::from)
+        .collect()
+}
+
+/// A well-formed YubiKey OTP for tests and demos: `public_id` (12 modhex
+/// characters) followed by 32 characters derived from `counter`, so each
+/// counter gives a different OTP of the same key.
+pub fn yubikey_otp(public_id: &str, counter: u32) -> String {
+    let mut mac = Hmac::<Sha1>::new_from_slice(public_id.as_bytes()).expect("any key length");
+    mac.update(&counter.to_be_bytes());
+    let digest = mac.finalize().into_bytes();
+    format!("{public_id}{}", modhex(&digest[..16]))
+}
+
 /// Comparison whose time does not depend on where the strings differ.
 pub fn constant_eq(a: &str, b: &str) -> bool {
     a.len() == b.len()
@@ -89,6 +130,24 @@ mod tests {
         assert!(totp_matches(secret, now, &totp(secret, now - 30_000)));
         assert!(totp_matches(secret, now, &totp(secret, now + 30_000)));
         assert!(!totp_matches(secret, now, &totp(secret, now + 90_000)));
+    }
+
+    #[test]
+    fn yubikey_otps() {
+        let a = yubikey_otp("cccccbdefghi", 1);
+        let b = yubikey_otp("cccccbdefghi", 2);
+        assert_eq!(a.len(), YUBIKEY_OTP_LEN);
+        assert!(is_yubikey_otp(&a) && is_yubikey_otp(&b));
+        assert_ne!(a, b);
+        assert_eq!(yubikey_public_id(&a), Some("cccccbdefghi"));
+        assert_eq!(modhex(&[0x01, 0xef]), "cbuv");
+        assert!(!is_yubikey_otp(&a[..43]));
+        assert!(!is_yubikey_otp(&a.to_uppercase()));
+        assert!(
+            !is_yubikey_otp(&format!("{}a", &a[..43])),
+            "a is not modhex"
+        );
+        assert_eq!(yubikey_public_id("123456"), None);
     }
 
     #[test]

@@ -93,6 +93,10 @@ pub fn seed_policy(
         "platform": {"enabled": true},
         "securityKey": {"enabled": true},
         "oathToken": {"enabled": true, "pairingDisabled": false},
+        // Inferred: PingOne's MFA policy has no YubiKey section (YubiKeys are
+        // a PingID workforce type); the emulator gives them one so that
+        // createDevicePingID / device authentications can use them.
+        "yubikey": {"enabled": true, "pairingDisabled": false, "otp": {"failure": otp_failure()}},
         "createdAt": ts,
         "updatedAt": ts
     })
@@ -110,6 +114,7 @@ pub fn policy_key(t: DeviceType) -> &'static str {
         DeviceType::Platform => "platform",
         DeviceType::SecurityKey => "securityKey",
         DeviceType::OathToken => "oathToken",
+        DeviceType::Yubikey => "yubikey",
     }
 }
 

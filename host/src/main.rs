@@ -7,7 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use connector_host::{demo, Runtime, RuntimeConfig, Secret, Tenant, TenantSettings};
+use connector_host::{
+    demo, Runtime, RuntimeConfig, Secret, Tenant, TenantRegistry, TenantSettings,
+};
 use pingone_emulator::{Emulator, EmulatorConfig};
 
 /// Run the PingOne MFA connector (a WebAssembly component) in a sandbox.
@@ -42,8 +44,14 @@ enum Command {
         #[arg(long)]
         input: String,
         /// Tenant settings file (TOML: environmentId, clientId, clientSecret, region, policyId, apiUrl, authUrl); default: PINGONE_* variables.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "tenants")]
         tenant: Option<PathBuf>,
+        /// Tenants file (TOML, see README) with several tenants and their limits.
+        #[arg(long)]
+        tenants: Option<PathBuf>,
+        /// Which tenant of --tenants to invoke for (default: the only one).
+        #[arg(long, requires = "tenants")]
+        tenant_name: Option<String>,
     },
     /// Run the PingOne emulator; the first stdout line is a JSON object describing it.
     Emulator {
@@ -128,6 +136,8 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             capability,
             input,
             tenant,
+            tenants,
+            tenant_name,
         } => {
             let input = match input.strip_prefix('@') {
                 Some(path) => {
@@ -135,16 +145,36 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 }
                 None => input,
             };
-            let settings = match tenant {
-                Some(path) => {
-                    let text = std::fs::read_to_string(&path)
-                        .with_context(|| format!("reading {}", path.display()))?;
-                    toml::from_str::<TenantSettings>(&text)
-                        .with_context(|| format!("parsing {}", path.display()))?
-                }
-                None => TenantSettings::from_env()?,
+            let read = |path: &PathBuf| {
+                std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
             };
-            let tenant = Tenant::new(settings)?;
+            let tenant = match (tenant, tenants) {
+                (Some(path), _) => Tenant::new(
+                    toml::from_str::<TenantSettings>(&read(&path)?)
+                        .with_context(|| format!("parsing {}", path.display()))?,
+                )?,
+                (None, Some(path)) => {
+                    let registry = TenantRegistry::from_toml(&read(&path)?)?;
+                    let names = registry.names();
+                    let name = match (tenant_name, names.as_slice()) {
+                        (Some(name), _) => name,
+                        (None, [only]) => only.clone(),
+                        (None, _) => anyhow::bail!(
+                            "{} has several tenants ({}); choose one with --tenant-name",
+                            path.display(),
+                            names.join(", ")
+                        ),
+                    };
+                    registry.get(&name).ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "no tenant '{name}' in {} (known: {})",
+                            path.display(),
+                            names.join(", ")
+                        )
+                    })?
+                }
+                (None, None) => Tenant::new(TenantSettings::from_env()?)?,
+            };
             let runtime = Runtime::new(RuntimeConfig::default()).await?;
             let output = runtime.invoke(&tenant, &capability, &input).await?;
             println!("{}", serde_json::to_string_pretty(&output)?);
@@ -166,6 +196,21 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             emulator.shutdown().await;
         }
         Command::Demo { flow } => {
+            if let Some(name) = &flow {
+                if !demo::FLOWS.iter().any(|f| f.0 == name) {
+                    return Err(connector_host::Error::UnknownCapability {
+                        capability: format!(
+                            "flow '{name}' (known: {})",
+                            demo::FLOWS
+                                .iter()
+                                .map(|f| f.0)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    }
+                    .into());
+                }
+            }
             let emulator = Emulator::start(EmulatorConfig::default()).await?;
             let seed = emulator.seed().clone();
             let tenant = Tenant::new(TenantSettings {
@@ -183,17 +228,23 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 emulator.auth_url(),
                 seed.environment_id
             );
-            let flows: Vec<&str> = match &flow {
-                Some(name) => vec![name.as_str()],
-                None => demo::FLOWS.iter().map(|f| f.0).collect(),
+            let flows: Vec<(&str, &str)> = match &flow {
+                Some(name) => demo::FLOWS
+                    .iter()
+                    .copied()
+                    .filter(|f| f.0 == name)
+                    .collect(),
+                None => demo::FLOWS.to_vec(),
             };
-            for (i, name) in flows.iter().enumerate() {
-                let user = &seed.users[i % seed.users.len()];
+            for (name, about) in flows {
+                let user = &seed.users[demo::default_user(name) % seed.users.len()];
                 println!("\n== flow {name} for user {} ({})", user.username, user.id);
+                println!("   {about}");
                 let mut log = |line: &str| println!("  {line}");
                 let mut ctx = demo::FlowContext {
                     runtime: &runtime,
                     tenant: &tenant,
+                    emulator: &emulator,
                     user_id: user.id.clone(),
                     log: &mut log,
                 };

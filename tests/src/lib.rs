@@ -4,8 +4,14 @@
 //! of each test.
 
 use connector_host::{Error, Runtime, RuntimeConfig, Secret, Tenant, TenantSettings};
-use pingone_emulator::{Emulator, EmulatorConfig, Seed};
+use pingone_emulator::authenticator::{AttestationFormat, SoftAuthenticator};
+use pingone_emulator::{otp, Emulator, EmulatorConfig, Seed};
 use serde_json::{json, Value};
+
+/// The web origin FIDO2 ceremonies run at in the tests.
+pub const ORIGIN: &str = "https://login.example.com";
+/// The relying party ID of FIDO2 devices in the tests.
+pub const RP_ID: &str = "example.com";
 
 /// One test's world.
 pub struct Harness {
@@ -116,6 +122,148 @@ impl Harness {
                 .to_owned(),
         )
     }
+}
+
+impl Harness {
+    /// The seeded environment's ID.
+    pub fn env_id(&self) -> String {
+        self.emulator.seed().environment_id.clone()
+    }
+
+    /// The emulator clock (epoch milliseconds).
+    pub fn now_ms(&self) -> i64 {
+        self.emulator.state().now_ms()
+    }
+
+    /// PingOne API calls the emulator has answered so far.
+    pub fn api_requests(&self) -> u64 {
+        self.emulator.stats().api_requests
+    }
+
+    /// Creates an ACTIVE test-mode device (`SMS`, `Voice` or `Email`) whose
+    /// authentication OTPs come back in `test.otp`; returns its ID.
+    pub async fn test_mode_device(&self, user: &str, device_type: &str, target: &str) -> String {
+        let mut input = json!({ "userId": user, "deviceType": device_type, "status": "ACTIVE",
+                                "createDeviceTestMode": "true" });
+        let field = if device_type.eq_ignore_ascii_case("email") {
+            "email"
+        } else {
+            "phone"
+        };
+        input[field] = json!(target);
+        let out = self.ok("createDevice", input).await;
+        id_at(&out, "/device/id")
+    }
+
+    /// Creates a TOTP device and activates it with a code computed from its
+    /// secret, as an authenticator app would; returns (ID, secret).
+    pub async fn active_totp(&self, user: &str) -> (String, Vec<u8>) {
+        let out = self
+            .ok(
+                "createDevice",
+                json!({ "userId": user, "deviceType": "Authenticator App", "status": "ACTIVATION_REQUIRED" }),
+            )
+            .await;
+        let id = id_at(&out, "/device/id");
+        let secret = otp::base32_decode(out["device"]["secret"].as_str().expect("TOTP secret"))
+            .expect("base32 secret");
+        self.ok(
+            "activateDevice",
+            json!({ "userId": user, "deviceId": id, "otp": self.totp_now(&secret) }),
+        )
+        .await;
+        (id, secret)
+    }
+
+    /// The TOTP code of `secret` at the emulator's current time.
+    pub fn totp_now(&self, secret: &[u8]) -> String {
+        otp::totp(secret, self.now_ms())
+    }
+
+    /// Creates a FIDO2 device for RP [`RP_ID`], registers `authenticator`
+    /// with its creation options and activates it; returns its ID.
+    pub async fn active_fido2(&self, user: &str, authenticator: &mut SoftAuthenticator) -> String {
+        let out = self
+            .ok(
+                "createDevice",
+                json!({ "userId": user, "deviceType": "Fido2 Biometrics", "status": "ACTIVATION_REQUIRED",
+                        "rpId": RP_ID, "rpName": "Example" }),
+            )
+            .await;
+        let id = id_at(&out, "/device/id");
+        let options = out["device"]["publicKeyCredentialCreationOptions"]
+            .as_str()
+            .expect("creation options");
+        let attestation = authenticator
+            .create(options, ORIGIN, AttestationFormat::None)
+            .expect("the soft authenticator registers");
+        let activated = self
+            .ok(
+                "activateDevice",
+                json!({ "userId": user, "deviceId": id, "attestation": attestation, "origin": ORIGIN }),
+            )
+            .await;
+        assert_eq!(activated["device"]["status"], "ACTIVE", "{activated}");
+        id
+    }
+
+    /// Pairs a MOBILE device: createPairingKey, then the "app" claims the key.
+    pub async fn mobile_device(&self, user: &str) -> String {
+        let key = self.ok("createPairingKey", json!({ "userId": user })).await;
+        let code = key["rawResponse"]["code"].as_str().expect("pairing code");
+        let device = self
+            .emulator
+            .claim_pairing_key(&self.env_id(), code)
+            .expect("the app claims the key");
+        id_at(&device, "/id")
+    }
+
+    /// Removes the user's device order (what "remove device order" does in
+    /// PingOne): authentications then ask for a device when there are several.
+    pub fn remove_device_order(&self, user: &str) {
+        let mut store = self.emulator.state().lock();
+        let env = store
+            .envs
+            .get_mut(&self.env_id())
+            .expect("seeded environment");
+        let u = env.users.get_mut(user).expect("seeded user");
+        u.ordered = false;
+        u.device_order.clear();
+    }
+}
+
+/// The string at `pointer` in `value`.
+pub fn id_at(value: &Value, pointer: &str) -> String {
+    value
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("no string at {pointer} in {value}"))
+        .to_owned()
+}
+
+/// A 6-digit OTP that is not `otp`.
+pub fn wrong_otp(otp: &str) -> &'static str {
+    if otp == "000000" {
+        "111111"
+    } else {
+        "000000"
+    }
+}
+
+/// Base64url without padding (custom FIDO2 challenges).
+pub fn b64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
 }
 
 /// Asserts `result` is a schema rejection of `capability`'s input at `pointer`.
