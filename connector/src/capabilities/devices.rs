@@ -323,7 +323,6 @@ const CREATE_DEVICE_TYPE: Choice = Choice {
         (&["Fido2 Biometrics", "FIDO2"], "FIDO2"),
         (&["Security Key", "SECURITY_KEY"], "SECURITY_KEY"),
         (&["PLATFORM"], "PLATFORM"),
-        (&["OATH_TOKEN", "Oath token"], "OATH_TOKEN"),
         (&["Enter Device Type"], "CUSTOM"),
     ],
 };
@@ -452,6 +451,13 @@ impl NewDevice<'_> {
                 return Err(InputError::at(
                     "/email",
                     "an email address is required for EMAIL devices",
+                )
+                .into())
+            }
+            "OATH_TOKEN" if self.serial_number.is_none() => {
+                return Err(InputError::at(
+                    "/serialNumber",
+                    "a serial number is required for OATH_TOKEN devices",
                 )
                 .into())
             }
@@ -1039,6 +1045,10 @@ pub struct CreateDevicePingIdInput {
     pub rp_name: Option<String>,
     /// User Agent
     pub user_agent: Option<String>,
+    /// Serial Number: the serial number of an OATH token. The seed lists it
+    /// among the capability's properties but not in its input schema; an
+    /// OATH_TOKEN device cannot be created without it.
+    pub serial_number: Option<String>,
 }
 
 /// Create Device (PingID).
@@ -1064,7 +1074,7 @@ impl Capability for CreateDevicePingId {
             rp_id: non_empty(&i.rp_id),
             rp_name: non_empty(&i.rp_name),
             user_agent: non_empty(&i.user_agent),
-            serial_number: None,
+            serial_number: non_empty(&i.serial_number),
             test_mode: false,
             notification: None,
             policy_id: Some(ctx.settings.policy_id.as_str()).filter(|p| !p.is_empty()),
