@@ -7,7 +7,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{compact, non_empty, required, variables};
+use super::{compact, non_empty, required, variables, NotificationInput};
 use crate::choice::{self, Choice};
 use crate::error::{ConnectorError, InputError};
 use crate::http::{ApiRequest, Base, Method, JSON};
@@ -201,27 +201,9 @@ pub struct CreateAuthenticationInput {
     /// The ID of your PingOne MFA device authentication policy.
     #[schemars(length(min = 0, max = 100))]
     pub mfa_policy_id: Option<String>,
-    /// Notification policy ID, or "Enter Notification Policy ID".
-    #[schemars(length(min = 0, max = 100))]
-    pub notification_policy_id: Option<String>,
-    /// Notification policy ID typed by hand.
-    #[serde(default)]
-    #[schemars(schema_with = "choice::custom_value_schema")]
-    pub custom_notification_policy_id: Option<Value>,
-    /// Template variant, or "Enter Custom Value".
-    #[serde(default)]
-    #[schemars(schema_with = "choice::nullable_string_schema")]
-    pub template_variant: Option<String>,
-    /// Template variant typed by hand.
-    #[serde(default)]
-    #[schemars(schema_with = "choice::custom_value_schema")]
-    pub custom_template_variant: Option<Value>,
-    /// Notification locale.
-    #[serde(default)]
-    #[schemars(schema_with = "choice::nullable_string_schema")]
-    pub template_locale: Option<String>,
-    /// Notification variables as `[{"name": .., "value": ..}]`.
-    pub template_variables: Option<Vec<Object>>,
+    /// Custom authentication notification.
+    #[serde(flatten)]
+    pub notification: NotificationInput,
     /// Mobile Payload
     #[serde(default)]
     #[schemars(schema_with = "choice::nullable_string_schema")]
@@ -338,11 +320,13 @@ impl AuthenticationCommon {
     }
 }
 
-/// Deep-merges the members of `extra` into `body`.
+/// Deep-merges the members of `extra` into `body`; `null` members of
+/// `extra` leave `body` as it is.
 fn merge(body: &mut Value, extra: Value) {
     if let (Some(target), Value::Object(extra)) = (body.as_object_mut(), extra) {
         for (key, value) in extra {
             match (target.get_mut(&key), value) {
+                (_, Value::Null) => {}
                 (Some(existing @ Value::Object(_)), value @ Value::Object(_)) => {
                     merge(existing, value)
                 }
@@ -400,21 +384,6 @@ impl Capability for CreateDeviceAuthentication {
 
     fn request(ctx: &Ctx, i: &CreateAuthenticationInput) -> Result<ApiRequest, ConnectorError> {
         let mut body = i.common.body(ctx, &i.mfa_policy_id)?;
-        let notification_policy = match non_empty(&i.notification_policy_id) {
-            Some(p) if p.eq_ignore_ascii_case(super::devices::ENTER_POLICY) => {
-                choice::custom_value(
-                    "/customNotificationPolicyId",
-                    i.custom_notification_policy_id.as_ref(),
-                )?
-            }
-            other => other.map(str::to_owned),
-        };
-        let variant = match non_empty(&i.template_variant) {
-            Some(v) if v.eq_ignore_ascii_case(super::devices::ENTER_CUSTOM) => {
-                choice::custom_value("/customTemplateVariant", i.custom_template_variant.as_ref())?
-            }
-            other => other.map(str::to_owned),
-        };
         let application = match non_empty(&i.application_id) {
             Some(a) if !a.eq_ignore_ascii_case(ENTER_APPLICATION) => Some(a.to_owned()),
             _ => choice::custom_value("/customApplicationId", i.custom_application_id.as_ref())?,
@@ -422,14 +391,7 @@ impl Capability for CreateDeviceAuthentication {
         merge(
             &mut body,
             json!({
-                "notification": {
-                    "policy": notification_policy.map(|id| json!({ "id": id })),
-                    "template": {
-                        "variant": variant,
-                        "locale": non_empty(&i.template_locale),
-                        "variables": variables("/templateVariables", &i.template_variables)?,
-                    },
-                },
+                "notification": i.notification.resolve()?,
                 "application": application.map(|id| json!({ "id": id })),
                 "mobilePayload": non_empty(&i.mobile_payload),
                 "clientContext": variables("/clientContext", &i.client_context)?,

@@ -5,7 +5,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::{compact, non_empty, required, variables, DEVICE_STATUS, DEVICE_TYPE};
+use super::{compact, non_empty, required, NotificationInput, DEVICE_STATUS, DEVICE_TYPE};
 use crate::choice::{self, Choice};
 use crate::error::{ConnectorError, InputError};
 use crate::http::{ApiRequest, Base, Method, JSON};
@@ -337,10 +337,6 @@ fn device_status_schema(_: &mut SchemaGenerator) -> Schema {
     )
 }
 
-/// Sentinel labels of DaVinci drop-downs whose value is typed in a sibling field.
-pub(crate) const ENTER_POLICY: &str = "Enter Notification Policy ID";
-pub(crate) const ENTER_CUSTOM: &str = "Enter Custom Value";
-
 /// Input of Create Device.
 #[derive(Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -370,27 +366,9 @@ pub struct CreateDeviceInput {
     pub rp_id: Option<String>,
     /// Relying Party Name
     pub rp_name: Option<String>,
-    /// The notification policy ID, or "Enter Notification Policy ID".
-    #[schemars(length(min = 0, max = 100))]
-    pub notification_policy_id: Option<String>,
-    /// The notification policy ID typed by hand.
-    #[serde(default)]
-    #[schemars(schema_with = "choice::custom_value_schema")]
-    pub custom_notification_policy_id: Option<Value>,
-    /// The notification template variant, or "Enter Custom Value".
-    #[serde(default)]
-    #[schemars(schema_with = "choice::nullable_string_schema")]
-    pub template_variant: Option<String>,
-    /// The template variant typed by hand.
-    #[serde(default)]
-    #[schemars(schema_with = "choice::custom_value_schema")]
-    pub custom_template_variant: Option<Value>,
-    /// The notification locale (ISO language code).
-    #[serde(default)]
-    #[schemars(schema_with = "choice::nullable_string_schema")]
-    pub template_locale: Option<String>,
-    /// Notification variables as `[{"name": .., "value": ..}]`.
-    pub template_variables: Option<Vec<Object>>,
+    /// Custom pairing notification.
+    #[serde(flatten)]
+    pub notification: NotificationInput,
     /// User Agent
     pub user_agent: Option<String>,
     /// Create Test Device
@@ -525,28 +503,7 @@ impl Capability for CreateDevice {
             i.one_time_device_test_mode.as_deref(),
         )?;
 
-        let policy = match non_empty(&i.notification_policy_id) {
-            Some(p) if p.eq_ignore_ascii_case(ENTER_POLICY) => choice::custom_value(
-                "/customNotificationPolicyId",
-                i.custom_notification_policy_id.as_ref(),
-            )?,
-            other => other.map(str::to_owned),
-        };
-        let variant = match non_empty(&i.template_variant) {
-            Some(v) if v.eq_ignore_ascii_case(ENTER_CUSTOM) => {
-                choice::custom_value("/customTemplateVariant", i.custom_template_variant.as_ref())?
-            }
-            other => other.map(str::to_owned),
-        };
-        let notification = compact(json!({
-            "policy": policy.map(|id| json!({ "id": id })),
-            "template": {
-                "variant": variant,
-                "locale": non_empty(&i.template_locale),
-                "variables": variables("/templateVariables", &i.template_variables)?,
-            },
-        }));
-        let notification = (notification != json!({})).then_some(notification);
+        let notification = i.notification.resolve()?;
 
         NewDevice {
             device_type,

@@ -12,10 +12,13 @@ pub mod pairing;
 pub mod policies;
 pub mod users;
 
-use serde_json::{Map, Value};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
 
-use crate::choice::Choice;
+use crate::choice::{self, Choice};
 use crate::error::InputError;
+use crate::model::Object;
 
 /// Device types of the PingOne MFA (CIAM) drop-downs.
 pub const DEVICE_TYPE: Choice = Choice {
@@ -96,4 +99,69 @@ pub fn variables(
         out.insert(name.to_owned(), value);
     }
     Ok((!out.is_empty()).then_some(Value::Object(out)))
+}
+
+/// Sentinel label of the "Notification Policy" drop-down: the ID is typed
+/// in `customNotificationPolicyId`.
+const ENTER_POLICY: &str = "Enter Notification Policy ID";
+/// Sentinel label of the "Notification Name" drop-down: the variant is
+/// typed in `customTemplateVariant`.
+const ENTER_CUSTOM: &str = "Enter Custom Value";
+
+/// The notification inputs Create Device and Create Device Authentication
+/// share (custom pairing and authentication notifications).
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationInput {
+    /// The notification policy ID, or "Enter Notification Policy ID".
+    #[schemars(length(min = 0, max = 100))]
+    pub notification_policy_id: Option<String>,
+    /// The notification policy ID typed by hand.
+    #[serde(default)]
+    #[schemars(schema_with = "choice::custom_value_schema")]
+    pub custom_notification_policy_id: Option<Value>,
+    /// The notification template variant, or "Enter Custom Value".
+    #[serde(default)]
+    #[schemars(schema_with = "choice::nullable_string_schema")]
+    pub template_variant: Option<String>,
+    /// The template variant typed by hand.
+    #[serde(default)]
+    #[schemars(schema_with = "choice::custom_value_schema")]
+    pub custom_template_variant: Option<Value>,
+    /// The notification locale (ISO language code).
+    #[serde(default)]
+    #[schemars(schema_with = "choice::nullable_string_schema")]
+    pub template_locale: Option<String>,
+    /// Notification variables as `[{"name": .., "value": ..}]`.
+    pub template_variables: Option<Vec<Object>>,
+}
+
+impl NotificationInput {
+    /// PingOne's `notification` object `{policy{id}, template{variant, locale,
+    /// variables}}`, or `None` when nothing was given.
+    pub fn resolve(&self) -> Result<Option<Value>, InputError> {
+        let policy = match non_empty(&self.notification_policy_id) {
+            Some(p) if p.eq_ignore_ascii_case(ENTER_POLICY) => choice::custom_value(
+                "/customNotificationPolicyId",
+                self.custom_notification_policy_id.as_ref(),
+            )?,
+            other => other.map(str::to_owned),
+        };
+        let variant = match non_empty(&self.template_variant) {
+            Some(v) if v.eq_ignore_ascii_case(ENTER_CUSTOM) => choice::custom_value(
+                "/customTemplateVariant",
+                self.custom_template_variant.as_ref(),
+            )?,
+            other => other.map(str::to_owned),
+        };
+        let notification = compact(json!({
+            "policy": policy.map(|id| json!({ "id": id })),
+            "template": {
+                "variant": variant,
+                "locale": non_empty(&self.template_locale),
+                "variables": variables("/templateVariables", &self.template_variables)?,
+            },
+        }));
+        Ok((notification != json!({})).then_some(notification))
+    }
 }
