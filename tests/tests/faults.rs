@@ -15,15 +15,20 @@ const MISBEHAVING: &[u8] = include_bytes!(env!("MISBEHAVING_GUEST_COMPONENT"));
 
 /// Limits small enough that the misbehaviours hit them quickly.
 fn tight_limits() -> Limits {
-    let mut limits = Limits::default();
-    limits.memory_bytes = 32 << 20;
-    limits.cpu_time = Duration::from_millis(300);
-    limits.wall_time = Duration::from_secs(3);
-    limits.max_output_bytes = 1 << 20;
-    limits.http.first_byte_timeout = Duration::from_millis(800);
-    limits.http.between_bytes_timeout = Duration::from_millis(400);
-    limits.http.request_timeout = Duration::from_secs(2);
-    limits
+    let defaults = Limits::default();
+    Limits {
+        memory_bytes: 32 << 20,
+        cpu_time: Duration::from_millis(300),
+        wall_time: Duration::from_secs(3),
+        max_output_bytes: 1 << 20,
+        http: connector_host::HttpLimits {
+            first_byte_timeout: Duration::from_millis(800),
+            between_bytes_timeout: Duration::from_millis(400),
+            request_timeout: Duration::from_secs(2),
+            ..defaults.http
+        },
+        ..defaults
+    }
 }
 
 fn settings_for(emulator: &Emulator) -> TenantSettings {

@@ -109,11 +109,17 @@ async fn thousand_concurrent_invocations_over_fifty_tenants() {
         ..contract_tests::test_config()
     };
     let runtime = Runtime::new(config).await.unwrap();
-    let mut limits = Limits::default();
-    limits.max_concurrent = PER_TENANT;
-    limits.wall_time = Duration::from_secs(120);
-    limits.http.first_byte_timeout = Duration::from_secs(60);
-    limits.http.request_timeout = Duration::from_secs(60);
+    let defaults = Limits::default();
+    let limits = Limits {
+        max_concurrent: PER_TENANT,
+        wall_time: Duration::from_secs(120),
+        http: connector_host::HttpLimits {
+            first_byte_timeout: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(60),
+            ..defaults.http
+        },
+        ..defaults
+    };
 
     let mut tenants = Vec::new();
     for seed in emulator.seeds() {
