@@ -18,6 +18,7 @@ mod error;
 mod limits;
 mod outbound;
 mod registry;
+mod resolver;
 mod runtime;
 mod tenant;
 mod token;

@@ -24,12 +24,16 @@ use wasmtime_wasi_http::{
 };
 
 use crate::error::Limit;
+use crate::resolver::PublicResolver;
 use crate::tenant::Tenant;
 use crate::token::TokenError;
 
 /// The shared keep-alive client (HTTP/1.1, TLS with the webpki roots).
-pub type HttpClient =
-    hyper_util::client::legacy::Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
+/// Names are resolved with the rebinding guard of [`PublicResolver`].
+pub type HttpClient = hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<HttpConnector<PublicResolver>>,
+    Full<Bytes>,
+>;
 
 /// HTTP limits of one invocation.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -70,7 +74,7 @@ impl Default for HttpLimits {
 /// Builds the shared client; `connect_timeout` bounds establishing a
 /// connection (the per-tenant first-byte timeout bounds it too).
 pub fn new_client(connect_timeout: Duration) -> HttpClient {
-    let mut http = HttpConnector::new();
+    let mut http = HttpConnector::new_with_resolver(PublicResolver);
     http.enforce_http(false);
     http.set_connect_timeout(Some(connect_timeout));
     http.set_nodelay(true);

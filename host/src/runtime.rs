@@ -409,28 +409,8 @@ impl Runtime {
             .ok_or_else(|| Error::UnknownCapability {
                 capability: id.to_owned(),
             })?;
+        check_input(entry, id, input, limits)?;
         let capability = || id.to_owned();
-        if input.len() > limits.max_input_bytes {
-            return Err(Error::Limit {
-                capability: capability(),
-                limit: Limit::InputSize,
-                message: format!(
-                    "the input is {} bytes; at most {} are accepted",
-                    input.len(),
-                    limits.max_input_bytes
-                ),
-            });
-        }
-        let parsed: Value = serde_json::from_str(input).map_err(|e| Error::InvalidInput {
-            capability: capability(),
-            pointer: String::new(),
-            message: format!("the input is not valid JSON: {e}"),
-        })?;
-        check(&entry.input, &parsed).map_err(|(pointer, message)| Error::InvalidInput {
-            capability: capability(),
-            pointer,
-            message,
-        })?;
 
         let report = Arc::new(Mutex::new(OutboundReport::default()));
         let stderr = MemoryOutputPipe::new(4096);
@@ -484,28 +464,44 @@ impl Runtime {
             });
         }
         let output = guest_result.map_err(|e| guest_error(id, e))?;
-        if output.len() > limits.max_output_bytes {
-            return Err(Error::Limit {
-                capability: capability(),
-                limit: Limit::OutputSize,
-                message: format!(
-                    "the output is {} bytes; at most {} are accepted",
-                    output.len(),
-                    limits.max_output_bytes
-                ),
-            });
-        }
-        let parsed: Value = serde_json::from_str(&output).map_err(|e| Error::InvalidOutput {
-            capability: capability(),
-            pointer: String::new(),
-            message: format!("the output is not valid JSON: {e}"),
-        })?;
-        check(&entry.output, &parsed).map_err(|(pointer, message)| Error::InvalidOutput {
-            capability: capability(),
-            pointer,
-            message,
-        })?;
-        Ok(parsed)
+        check_output(entry, id, &output, limits)
+    }
+
+    /// Benchmark probe, not part of the API: what an invocation spends
+    /// before the guest runs, alone: creating the store and instantiating
+    /// the component from the pool. Returns (store, instantiate) times.
+    #[doc(hidden)]
+    pub async fn probe_instantiate(
+        &self,
+        tenant: &Tenant,
+    ) -> Result<(std::time::Duration, std::time::Duration), Error> {
+        let limits = *tenant.limits();
+        let report = Arc::new(Mutex::new(OutboundReport::default()));
+        let start = std::time::Instant::now();
+        let mut store = self.new_store(Some(tenant), report, MemoryOutputPipe::new(4096), &limits);
+        let stored = start.elapsed();
+        self.inner
+            .pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(Error::load)?;
+        Ok((stored, start.elapsed() - stored))
+    }
+
+    /// Benchmark probe, not part of the API: the input and output checks
+    /// of capability `id` (size, parse, JSON Schema), as an invocation runs them.
+    #[doc(hidden)]
+    pub fn probe_validate(&self, id: &str, input: &str, output: &str) -> Result<(), Error> {
+        let entry = self
+            .inner
+            .entries
+            .get(id)
+            .ok_or_else(|| Error::UnknownCapability {
+                capability: id.to_owned(),
+            })?;
+        let limits = Limits::default();
+        check_input(entry, id, input, &limits)?;
+        check_output(entry, id, output, &limits).map(drop)
     }
 
     fn new_store(
@@ -667,15 +663,81 @@ async fn read_manifest(
     serde_json::from_str(&text).map_err(|e| Error::load(format!("the manifest is not JSON: {e}")))
 }
 
+/// Size check, parse and schema check of an invocation's input.
+fn check_input(entry: &Entry, id: &str, input: &str, limits: &Limits) -> Result<(), Error> {
+    let capability = || id.to_owned();
+    if input.len() > limits.max_input_bytes {
+        return Err(Error::Limit {
+            capability: capability(),
+            limit: Limit::InputSize,
+            message: format!(
+                "the input is {} bytes; at most {} are accepted",
+                input.len(),
+                limits.max_input_bytes
+            ),
+        });
+    }
+    let parsed: Value = serde_json::from_str(input).map_err(|e| Error::InvalidInput {
+        capability: capability(),
+        pointer: String::new(),
+        message: format!("the input is not valid JSON: {e}"),
+    })?;
+    check(&entry.input, &parsed).map_err(|(pointer, message)| Error::InvalidInput {
+        capability: capability(),
+        pointer,
+        message,
+    })
+}
+
+/// Size check, parse and schema check of the guest's output; the parsed output.
+fn check_output(entry: &Entry, id: &str, output: &str, limits: &Limits) -> Result<Value, Error> {
+    let capability = || id.to_owned();
+    if output.len() > limits.max_output_bytes {
+        return Err(Error::Limit {
+            capability: capability(),
+            limit: Limit::OutputSize,
+            message: format!(
+                "the output is {} bytes; at most {} are accepted",
+                output.len(),
+                limits.max_output_bytes
+            ),
+        });
+    }
+    let parsed: Value = serde_json::from_str(output).map_err(|e| Error::InvalidOutput {
+        capability: capability(),
+        pointer: String::new(),
+        message: format!("the output is not valid JSON: {e}"),
+    })?;
+    check(&entry.output, &parsed).map_err(|(pointer, message)| Error::InvalidOutput {
+        capability: capability(),
+        pointer,
+        message,
+    })?;
+    Ok(parsed)
+}
+
 /// Validates `value`; on failure, the first error's JSON pointer and message
-/// (with the offending value masked: it may be an OTP).
+/// (with the offending value masked: it may be an OTP). A missing required
+/// field is reported at the field's own pointer, not at its parent.
 fn check(validator: &jsonschema::Validator, value: &Value) -> Result<(), (String, String)> {
+    // `is_valid` stops at the first failure and builds no error values:
+    // the common case pays only for the check.
+    if validator.is_valid(value) {
+        return Ok(());
+    }
     match validator.iter_errors(value).next() {
         None => Ok(()),
-        Some(error) => Err((
-            error.instance_path().as_str().to_owned(),
-            error.masked().to_string(),
-        )),
+        Some(error) => {
+            let mut pointer = error.instance_path().as_str().to_owned();
+            if let jsonschema::error::ValidationErrorKind::Required {
+                property: Value::String(name),
+            } = error.kind()
+            {
+                pointer.push('/');
+                pointer.push_str(&name.replace('~', "~0").replace('/', "~1"));
+            }
+            Err((pointer, error.masked().to_string()))
+        }
     }
 }
 

@@ -78,7 +78,7 @@ impl TokenCache {
     /// Forgets the cached token (PingOne said it is no longer valid).
     pub async fn invalidate(&self, rejected: &http::HeaderValue) {
         let mut slot = self.slot.lock().await;
-        if slot.as_ref().is_some_and(|c| &c.header == rejected) {
+        if slot.as_ref().is_some_and(|c| c.header == *rejected) {
             *slot = None;
         }
     }

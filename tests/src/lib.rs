@@ -267,6 +267,7 @@ pub fn b64url(bytes: &[u8]) -> String {
 }
 
 /// Asserts `result` is a schema rejection of `capability`'s input at `pointer`.
+#[track_caller]
 pub fn assert_invalid_input(result: Result<Value, Error>, capability: &str, pointer: &str) {
     match result {
         Err(Error::InvalidInput {
@@ -283,6 +284,7 @@ pub fn assert_invalid_input(result: Result<Value, Error>, capability: &str, poin
 }
 
 /// Asserts `result` is a PingOne error with `status` and `code`; returns its details.
+#[track_caller]
 pub fn assert_api_error(
     result: Result<Value, Error>,
     status: u16,

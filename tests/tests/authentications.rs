@@ -96,7 +96,7 @@ async fn create_on_the_default_device_then_check_the_otp() {
     assert_invalid_input(
         h.call("createDeviceAuthentication", json!({})).await,
         "createDeviceAuthentication",
-        "",
+        "/userId",
     );
     assert_invalid_input(
         h.call("createDeviceAuthentication", json!({ "userId": TOO_LONG }))
@@ -135,7 +135,7 @@ async fn create_on_the_default_device_then_check_the_otp() {
         )
         .await,
         "validateOtpDeviceAuthentication",
-        "",
+        "/otp",
     );
     assert_invalid_input(
         h.call(
@@ -229,7 +229,7 @@ async fn read_device_authentication() {
     assert_invalid_input(
         h.call("readDeviceAuthentication", json!({})).await,
         "readDeviceAuthentication",
-        "",
+        "/deviceAuthenticationId",
     );
     assert_invalid_input(
         h.call(
@@ -324,7 +324,7 @@ async fn device_selection_among_several() {
         )
         .await,
         "deviceSelectDeviceAuthentication",
-        "",
+        "/deviceId",
     );
     assert_invalid_input(
         h.call(
@@ -697,7 +697,7 @@ async fn cancel_device_authentication() {
         )
         .await,
         "cancelDeviceAuthenticationPingID",
-        "",
+        "/deviceAuthenticationId",
     );
     assert_invalid_input(
         h.call(
@@ -799,7 +799,7 @@ async fn fido2_register_then_assert() {
         )
         .await,
         "validateAssertionDeviceAuthentication",
-        "",
+        "/origin",
     );
     assert_invalid_input(
         h.call(

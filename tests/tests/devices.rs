@@ -41,7 +41,7 @@ async fn read_device() {
     assert_invalid_input(
         h.call("readDevice", json!({ "userId": user })).await,
         "readDevice",
-        "",
+        "/deviceId",
     );
     assert_api_error(
         h.call(
@@ -326,7 +326,7 @@ async fn activate_device() {
         h.call("activateDevice", json!({ "userId": user, "otp": otp }))
             .await,
         "activateDevice",
-        "",
+        "/deviceId",
     );
     assert_invalid_input(
         h.call("activateDevice", json!({ "userId": user, "deviceId": id }))
@@ -410,7 +410,7 @@ async fn resend_otp_for_pairing() {
         h.call("resendOTPForPairing", json!({ "deviceId": id }))
             .await,
         "resendOTPForPairing",
-        "",
+        "/userId",
     );
     // An ACTIVE device has nothing to pair.
     assert_api_error(
@@ -449,7 +449,7 @@ async fn update_device_nickname() {
         )
         .await,
         "updateDeviceNickname",
-        "",
+        "/nickname",
     );
     let details = assert_api_error(
         h.call(

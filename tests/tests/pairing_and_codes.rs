@@ -120,7 +120,7 @@ async fn read_pairing_key_until_claimed_or_expired() {
     assert_invalid_input(
         h.call("readPairingKey", json!({ "userId": user })).await,
         "readPairingKey",
-        "",
+        "/pairingKeyId",
     );
     assert_invalid_input(
         h.call(
@@ -304,7 +304,7 @@ async fn create_authentication_code() {
         )
         .await,
         "createAuthenticationCode",
-        "",
+        "/duration",
     );
     assert_invalid_input(
         h.call(
@@ -412,7 +412,7 @@ async fn read_authentication_code_through_claim_and_approval() {
     assert_invalid_input(
         h.call("readAuthenticationCode", json!({})).await,
         "readAuthenticationCode",
-        "",
+        "/authenticationCodeId",
     );
     assert_invalid_input(
         h.call(

@@ -185,7 +185,7 @@ async fn create_device_ping_id_of_every_type() {
         )
         .await,
         "createDevicePingID",
-        "",
+        "/workforceDeviceType",
     );
     // A sixth device is over the limit.
     let details = assert_api_error(
@@ -331,7 +331,7 @@ async fn create_device_authentication_ping_id() {
         )
         .await,
         "createDeviceAuthenticationPingID",
-        "",
+        "/userId",
     );
     let details = assert_api_error(
         h.call(
@@ -413,7 +413,7 @@ async fn create_pairing_key_ping_id() {
     assert_invalid_input(
         h.call("createPairingKeyPingID", json!({})).await,
         "createPairingKeyPingID",
-        "",
+        "/userId",
     );
     assert_invalid_input(
         h.call("createPairingKeyPingID", json!({ "userId": ["bob"] }))

@@ -24,7 +24,7 @@ async fn read_and_update_mfa_status() {
     assert_invalid_input(
         h.call("readUserMFAEnabled", json!({})).await,
         "readUserMFAEnabled",
-        "",
+        "/userId",
     );
     assert_invalid_input(
         h.call(
