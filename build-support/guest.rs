@@ -12,10 +12,15 @@ pub fn build_component(workspace: &Path, package: &str, artifact: &str) -> PathB
     ensure_target();
     // A target directory of its own, shared by every host profile: the outer
     // cargo holds the lock on the main one, so nesting there would deadlock.
-    let target_dir = env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace.join("target"))
-        .join("guest");
+    // It is found from OUT_DIR (`<target>/<profile>/build/<pkg>/out`), which
+    // is absolute even when CARGO_TARGET_DIR was given as a relative path.
+    let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let target_dir = out_dir
+        .ancestors()
+        .find(|p| p.file_name().is_some_and(|n| n == "build"))
+        .and_then(|build| build.parent()?.parent())
+        .map(|target| target.join("guest"))
+        .unwrap_or_else(|| workspace.join("target").join("guest"));
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(workspace)

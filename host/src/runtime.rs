@@ -11,11 +11,10 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Linker, ResourceTable};
 use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline,
@@ -98,8 +97,34 @@ pub struct CapabilityInfo {
 struct Entry {
     info: CapabilityInfo,
     export: ComponentExportIndex,
-    input: jsonschema::Validator,
-    output: jsonschema::Validator,
+    /// Compiled on first use: compiling all 52 schemas up front would cost
+    /// a cold start more than the first invocations of a few capabilities.
+    input: OnceLock<Result<jsonschema::Validator, Error>>,
+    output: OnceLock<Result<jsonschema::Validator, Error>>,
+}
+
+impl Entry {
+    fn validator<'a>(
+        &'a self,
+        cell: &'a OnceLock<Result<jsonschema::Validator, Error>>,
+        schema: &Value,
+        what: &str,
+    ) -> Result<&'a jsonschema::Validator, Error> {
+        cell.get_or_init(|| {
+            jsonschema::validator_for(schema)
+                .map_err(|e| Error::load(format!("{} {what} schema: {e}", self.info.id)))
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+    }
+
+    fn input(&self) -> Result<&jsonschema::Validator, Error> {
+        self.validator(&self.input, &self.info.input_schema, "input")
+    }
+
+    fn output(&self) -> Result<&jsonschema::Validator, Error> {
+        self.validator(&self.output, &self.info.output_schema, "output")
+    }
 }
 
 /// The loaded connector. Clone it freely; clones share everything.
@@ -218,28 +243,31 @@ fn load_component(
     engine: &Engine,
     bytes: &[u8],
     cache_dir: Option<&PathBuf>,
-) -> Result<Component, Error> {
+) -> Result<(Component, Option<PathBuf>), Error> {
     let Some(dir) = cache_dir else {
-        return Component::new(engine, bytes).map_err(Error::load);
+        return Ok((Component::new(engine, bytes).map_err(Error::load)?, None));
     };
-    let mut hasher = Sha256::new();
-    hasher.update(bytes);
-    std::hash::Hash::hash(
-        &engine.precompile_compatibility_hash(),
-        &mut HashWriter(&mut hasher),
+    // The key only has to tell artifacts of different components and
+    // engine configurations apart in a directory this host owns, so a fast
+    // hash (SipHash, about 1 GB/s) is enough; SHA-256 of the component cost
+    // a warm start about 2 ms.
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    std::hash::Hash::hash(bytes, &mut hasher);
+    std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut hasher);
+    let key = format!(
+        "{:016x}-{}",
+        std::hash::Hasher::finish(&hasher),
+        bytes.len()
     );
-    let key: String = hasher
-        .finalize()
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect();
     let path = dir.join(format!("pingone-mfa-{key}.cwasm"));
+    // The manifest is a pure function of the component, so it is cached
+    // under the same key: a warm start skips the guest's manifest call.
+    let manifest = dir.join(format!("pingone-mfa-{key}.manifest.json"));
     if path.exists() {
         // SAFETY: the file is one this host wrote under a key derived from
         // the component and engine; wasmtime still checks its header.
         match unsafe { Component::deserialize_file(engine, &path) } {
-            Ok(component) => return Ok(component),
+            Ok(component) => return Ok((component, Some(manifest))),
             Err(e) => {
                 tracing::warn!(error = %e, path = %path.display(), "ignoring unusable cached artifact")
             }
@@ -257,17 +285,18 @@ fn load_component(
         tracing::warn!(error = %e, dir = %dir.display(), "cannot cache the compiled component");
     }
     // SAFETY: `artifact` was produced by this engine a moment ago.
-    unsafe { Component::deserialize(engine, &artifact) }.map_err(Error::load)
+    let component = unsafe { Component::deserialize(engine, &artifact) }.map_err(Error::load)?;
+    // A stale manifest of an older artifact under this key cannot exist
+    // (the key covers the bytes), but a half-written one could: drop it.
+    let _ = std::fs::remove_file(&manifest);
+    Ok((component, Some(manifest)))
 }
 
-struct HashWriter<'a>(&'a mut Sha256);
-impl std::hash::Hasher for HashWriter<'_> {
-    fn finish(&self) -> u64 {
-        0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        self.0.update(bytes);
-    }
+/// Writes `text` to `path` through a temporary file and a rename.
+fn write_atomically(path: &std::path::Path, text: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path)
 }
 
 impl Runtime {
@@ -278,8 +307,12 @@ impl Runtime {
 
     /// Loads a component from its bytes.
     pub async fn from_component(bytes: &[u8], config: RuntimeConfig) -> Result<Runtime, Error> {
+        let started = std::time::Instant::now();
         let engine = engine(&config)?;
-        let component = load_component(&engine, bytes, config.cache_dir.as_ref())?;
+        tracing::debug!(elapsed = ?started.elapsed(), "engine ready");
+        let (component, manifest_cache) =
+            load_component(&engine, bytes, config.cache_dir.as_ref())?;
+        tracing::debug!(elapsed = ?started.elapsed(), "component loaded");
         let mut linker: Linker<State> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(Error::load)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(Error::load)?;
@@ -305,7 +338,24 @@ impl Runtime {
         }
 
         let client = new_client(config.connect_timeout);
-        let manifest = read_manifest(&engine, &pre, &client).await?;
+        tracing::debug!(elapsed = ?started.elapsed(), "pre-instantiated");
+        let cached = manifest_cache
+            .as_ref()
+            .and_then(|path| std::fs::read(path).ok())
+            .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok());
+        let manifest = match cached {
+            Some(manifest) => manifest,
+            None => {
+                let manifest = read_manifest(&engine, &pre, &client).await?;
+                if let Some(path) = &manifest_cache {
+                    if let Err(e) = write_atomically(path, manifest.to_string().as_bytes()) {
+                        tracing::warn!(error = %e, "cannot cache the manifest");
+                    }
+                }
+                manifest
+            }
+        };
+        tracing::debug!(elapsed = ?started.elapsed(), "manifest read");
         let interface = component
             .get_export_index(None, "identity:pingone-mfa/capabilities@0.1.0")
             .ok_or_else(|| {
@@ -331,26 +381,21 @@ impl Runtime {
                         info.id, info.wit_function
                     ))
                 })?;
-            let compile = |schema: &Value, what: &str| {
-                jsonschema::validator_for(schema)
-                    .map_err(|e| Error::load(format!("{} {what} schema: {e}", info.id)))
-            };
-            let input = compile(&info.input_schema, "input")?;
-            let output = compile(&info.output_schema, "output")?;
             order.push(info.id.clone());
             entries.insert(
                 info.id.clone(),
                 Entry {
                     info,
                     export,
-                    input,
-                    output,
+                    input: OnceLock::new(),
+                    output: OnceLock::new(),
                 },
             );
         }
         if entries.is_empty() {
             return Err(Error::load("the manifest lists no capabilities"));
         }
+        tracing::debug!(elapsed = ?started.elapsed(), capabilities = entries.len(), "runtime ready");
         Ok(Runtime {
             inner: Arc::new(Inner {
                 engine,
@@ -376,6 +421,16 @@ impl Runtime {
             .order
             .iter()
             .map(|id| &self.inner.entries[id].info)
+    }
+
+    /// Compiles every capability's input and output schema now instead of
+    /// at first use, for embedders that want a bad schema to fail at deploy.
+    pub fn compile_schemas(&self) -> Result<(), Error> {
+        for entry in self.inner.entries.values() {
+            entry.input()?;
+            entry.output()?;
+        }
+        Ok(())
     }
 
     /// One capability's description.
@@ -682,7 +737,7 @@ fn check_input(entry: &Entry, id: &str, input: &str, limits: &Limits) -> Result<
         pointer: String::new(),
         message: format!("the input is not valid JSON: {e}"),
     })?;
-    check(&entry.input, &parsed).map_err(|(pointer, message)| Error::InvalidInput {
+    check(entry.input()?, &parsed).map_err(|(pointer, message)| Error::InvalidInput {
         capability: capability(),
         pointer,
         message,
@@ -708,7 +763,7 @@ fn check_output(entry: &Entry, id: &str, output: &str, limits: &Limits) -> Resul
         pointer: String::new(),
         message: format!("the output is not valid JSON: {e}"),
     })?;
-    check(&entry.output, &parsed).map_err(|(pointer, message)| Error::InvalidOutput {
+    check(entry.output()?, &parsed).map_err(|(pointer, message)| Error::InvalidOutput {
         capability: capability(),
         pointer,
         message,

@@ -81,6 +81,7 @@ async fn component_manifest_matches_the_connector_types() {
         runtime.capabilities().count(),
         native["capabilities"].as_array().unwrap().len()
     );
+    runtime.compile_schemas().expect("every schema compiles");
 }
 
 #[test]
