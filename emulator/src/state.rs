@@ -224,7 +224,13 @@ pub fn derived_uuid(label: &str) -> String {
     uuid::Uuid::from_bytes(b).to_string()
 }
 
-const SEED_USERS: [(&str, &str); 3] = [("alice", "01"), ("bob", "02"), ("carol", "03")];
+const SEED_USERS: [(&str, &str); 5] = [
+    ("alice", "01"),
+    ("bob", "02"),
+    ("carol", "03"),
+    ("dave", "04"),
+    ("erin", "05"),
+];
 
 fn seed_environment(i: usize, now: i64, api_url: &str) -> (Environment, Seed) {
     let env_id = derived_uuid(&format!("env:{i}"));

@@ -1035,7 +1035,7 @@ async fn startup_info_seeds_and_drop() {
     assert_eq!(emu.api_url(), format!("http://127.0.0.1:{port}/v1"));
     assert_eq!(info["environmentId"], emu.seed().environment_id.as_str());
     assert_eq!(info["environments"].as_array().unwrap().len(), 3);
-    assert_eq!(info["users"].as_array().unwrap().len(), 3);
+    assert_eq!(info["users"].as_array().unwrap().len(), 5);
     assert_eq!(info["users"][0]["username"], "alice");
     assert_eq!(emu.seed().users[0].email, "alice@example.com");
     assert_eq!(emu.seed().users[0].phone, "+15125550101");

@@ -130,14 +130,16 @@ pub const FLOWS: &[(&str, &str)] = &[
     ),
 ];
 
-/// The seeded user (index into the seed's users: alice, bob, carol) each
-/// flow runs for by default. There are five flows and three users: the
-/// one-time flow stores no device, so carol also runs passwordless.
+/// The seeded user (index into the seed's users: alice, bob, carol, dave,
+/// erin) each flow runs for by default: one user per flow, so the flows can
+/// run one after the other in one environment.
 pub fn default_user(flow: &str) -> usize {
     match flow {
         "enrollment" => 0,
-        "sign-on" | "qr-code" => 1,
-        _ => 2,
+        "sign-on" => 1,
+        "one-time" => 2,
+        "passwordless" => 3,
+        _ => 4,
     }
 }
 
