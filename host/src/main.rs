@@ -79,14 +79,19 @@ async fn main() -> ExitCode {
     match run(cli.command).await {
         Ok(code) => code,
         Err(e) => {
-            // Host errors print as structured JSON; anything else as text.
-            match e.downcast_ref::<connector_host::Error>() {
-                Some(host) => println!(
-                    "{}",
-                    serde_json::to_string_pretty(&host.to_json()).unwrap_or_default()
-                ),
-                None => eprintln!("error: {e:#}"),
-            }
+            // Every failure is one JSON object on stdout, so scripts parse
+            // one format: the host's own errors keep their structure, the
+            // CLI's (a file that cannot be read, bad arguments) are `cli`.
+            let json = match e.downcast_ref::<connector_host::Error>() {
+                Some(host) => host.to_json(),
+                None => {
+                    serde_json::json!({ "error": { "kind": "cli", "summary": format!("{e:#}") } })
+                }
+            };
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json).unwrap_or_default()
+            );
             ExitCode::FAILURE
         }
     }
