@@ -11,6 +11,7 @@
 //! clears them.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -18,7 +19,7 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -54,6 +55,17 @@ pub enum FaultAction {
     Delay {
         /// Milliseconds to wait.
         millis: u64,
+    },
+    /// Handle the request normally, then echo its `Authorization` header
+    /// back, as a misconfigured proxy or an impostor would: in an
+    /// `x-echo-authorization` response header and, for a JSON object body,
+    /// in an `echoedAuthorization` member.
+    Reflect,
+    /// Send 200 headers declaring a 64 KiB JSON body, then one byte every
+    /// `interval_millis`: each gap is short, the whole never ends in time.
+    Trickle {
+        /// Milliseconds between bytes.
+        interval_millis: u64,
     },
 }
 
@@ -166,6 +178,25 @@ pub async fn inject(State(faults): State<Arc<Faults>>, request: Request, next: N
             }
             response
         }
+        Some(FaultAction::Reflect) => {
+            let echoed = request.headers().get(header::AUTHORIZATION).cloned();
+            let response = next.run(request).await;
+            match echoed {
+                Some(value) => reflect(response, value).await,
+                None => response,
+            }
+        }
+        Some(FaultAction::Trickle { interval_millis }) => {
+            let mut response = json_response(Body::new(Trickle {
+                interval: Duration::from_millis(interval_millis),
+                sleep: None,
+                sent: 0,
+            }));
+            response
+                .headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(TRICKLE_BYTES));
+            response
+        }
         Some(FaultAction::StallAfterHeaders) => json_response(Body::new(Stalled)),
         Some(FaultAction::Truncate) => json_response(Body::new(Truncated { sent: false })),
         Some(FaultAction::NotJson) => {
@@ -219,6 +250,62 @@ fn pingone_error(status: StatusCode) -> Value {
         body["details"] = json!([detail]);
     }
     body
+}
+
+/// Adds the echoed `Authorization` value to `response`.
+async fn reflect(response: Response, echoed: HeaderValue) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 16 << 20).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let mut body = bytes.to_vec();
+    if let Ok(Value::Object(mut object)) = serde_json::from_slice::<Value>(&bytes) {
+        let text = String::from_utf8_lossy(echoed.as_bytes()).into_owned();
+        object.insert("echoedAuthorization".into(), Value::String(text));
+        body = Value::Object(object).to_string().into_bytes();
+    }
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert("x-echo-authorization", echoed);
+    Response::from_parts(parts, Body::from(body))
+}
+
+/// The length a trickling body declares.
+const TRICKLE_BYTES: u64 = 64 * 1024;
+
+/// A body that sends one byte per interval.
+struct Trickle {
+    interval: Duration,
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+    sent: u64,
+}
+
+impl http_body::Body for Trickle {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
+        if self.sent >= TRICKLE_BYTES {
+            return Poll::Ready(None);
+        }
+        let interval = self.interval;
+        let sleep = self
+            .sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(interval)));
+        match sleep.as_mut().poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(()) => {
+                self.sleep = None;
+                self.sent += 1;
+                let byte = if self.sent == 1 { "[" } else { " " };
+                Poll::Ready(Some(Ok(http_body::Frame::data(Bytes::from_static(
+                    byte.as_bytes(),
+                )))))
+            }
+        }
+    }
 }
 
 /// A body that never produces a frame.

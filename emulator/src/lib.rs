@@ -339,6 +339,23 @@ impl Emulator {
         self.state.stats()
     }
 
+    /// Every access token the token endpoint issued, oldest first.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.state.lock().issued_tokens.clone()
+    }
+
+    /// Rotates the worker app's client secret of environment `env_id`, as an
+    /// administrator would in PingOne; false when there is no such environment.
+    pub fn set_client_secret(&self, env_id: &str, secret: &str) -> bool {
+        match self.state.lock().envs.get_mut(env_id) {
+            Some(env) => {
+                env.client_secret = secret.to_owned();
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Messages "sent" by PingOne, newest last.
     pub fn outbox(&self) -> Vec<SentMessage> {
         self.state.outbox()

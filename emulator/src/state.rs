@@ -31,11 +31,17 @@ pub struct AppState {
     seeds: Vec<Seed>,
 }
 
+/// How many issued tokens [`Store::issued_tokens`] remembers.
+pub const MAX_ISSUED_TOKENS: usize = 10_000;
+
 /// The mutable part of the state.
 #[derive(Default)]
 pub struct Store {
     pub envs: HashMap<String, Environment>,
     pub tokens: HashMap<String, TokenInfo>,
+    /// Every access token issued, oldest first (the newest
+    /// [`MAX_ISSUED_TOKENS`]): tests look for them where they must not be.
+    pub issued_tokens: Vec<String>,
     pub outbox: Vec<SentMessage>,
     /// Monotonic sequence used to order devices by creation.
     pub seq: u64,

@@ -125,6 +125,10 @@ fn issue(state: &AppState, env_id: &str, headers: &HeaderMap, raw: &[u8]) -> Res
     let now = state.now_ms();
     store.tokens.retain(|_, t| t.expires_at_ms > now);
     store.tokens.insert(token.clone(), info);
+    if store.issued_tokens.len() >= crate::state::MAX_ISSUED_TOKENS {
+        store.issued_tokens.remove(0);
+    }
+    store.issued_tokens.push(token.clone());
     drop(store);
 
     let mut resp = Json(json!({
