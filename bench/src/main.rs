@@ -218,7 +218,7 @@ impl World {
             .await
             .expect("component loads");
         let seed = emulator.seed().clone();
-        let tenant = Tenant::with_limits(
+        let tenant = Tenant::from_operator(
             TenantSettings {
                 environment_id: seed.environment_id.clone(),
                 policy_id: seed.policy_id.clone(),
@@ -545,7 +545,7 @@ fn cold_start_child(mode: &str) {
         let t1 = Instant::now();
         let runtime = Runtime::new(runtime_config(cache)).await.expect("load");
         let load_us = us(t1.elapsed());
-        let tenant = Tenant::with_limits(
+        let tenant = Tenant::from_operator(
             TenantSettings {
                 environment_id: var("BENCH_ENV"),
                 policy_id: var("BENCH_POLICY"),

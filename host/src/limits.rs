@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::error::Error;
 use crate::outbound::HttpLimits;
 
 /// What one invocation, and one tenant, may use.
@@ -39,6 +40,63 @@ impl Default for Limits {
             max_queued: 256,
             http: HttpLimits::default(),
         }
+    }
+}
+
+const KIB: u64 = 1 << 10;
+const MIB: u64 = 1 << 20;
+const MINUTE_MS: u64 = 60_000;
+
+impl Limits {
+    /// Checks every limit against its documented range (README, "Tenants
+    /// and limits"). Out-of-range values would otherwise overflow a clock
+    /// (`Instant + Duration`) or a semaphore, or make the tenant unusable.
+    /// The error names the tenants-file key, e.g. `limits.maxConcurrent`.
+    pub fn validate(&self) -> Result<(), Error> {
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        let h = &self.http;
+        let checks: [(&str, u64, u64, u64); 15] = [
+            ("memoryBytes", self.memory_bytes as u64, MIB, 4096 * MIB),
+            ("cpuTimeMs", ms(self.cpu_time), 10, 10 * MINUTE_MS),
+            ("wallTimeMs", ms(self.wall_time), 1, 60 * MINUTE_MS),
+            ("maxInputBytes", self.max_input_bytes as u64, 1, 64 * MIB),
+            // An error must always fit in the output bound (see Error::bounded).
+            (
+                "maxOutputBytes",
+                self.max_output_bytes as u64,
+                KIB,
+                64 * MIB,
+            ),
+            ("maxConcurrent", self.max_concurrent as u64, 1, 10_000),
+            ("maxQueued", self.max_queued as u64, 0, 1_000_000),
+            (
+                "firstByteTimeoutMs",
+                ms(h.first_byte_timeout),
+                1,
+                10 * MINUTE_MS,
+            ),
+            (
+                "betweenBytesTimeoutMs",
+                ms(h.between_bytes_timeout),
+                1,
+                10 * MINUTE_MS,
+            ),
+            ("requestTimeoutMs", ms(h.request_timeout), 1, 10 * MINUTE_MS),
+            ("maxRequests", u64::from(h.max_requests), 1, 1_000),
+            ("maxRequestBytes", h.max_request_bytes as u64, 1, 64 * MIB),
+            ("maxResponseBytes", h.max_response_bytes as u64, 1, 64 * MIB),
+            ("maxRetries", u64::from(h.max_retries), 0, 10),
+            ("maxRetryAfterMs", ms(h.max_retry_after), 0, 10 * MINUTE_MS),
+        ];
+        for (key, value, min, max) in checks {
+            if !(min..=max).contains(&value) {
+                return Err(Error::Tenant {
+                    field: format!("limits.{key}"),
+                    message: format!("must be between {min} and {max}"),
+                });
+            }
+        }
+        Ok(())
     }
 }
 
@@ -130,5 +188,27 @@ mod tests {
             toml::from_str::<LimitsConfig>("maxConcurent = 4").is_err(),
             "typos are errors"
         );
+    }
+
+    #[test]
+    fn limits_outside_their_range_name_their_key() {
+        assert!(Limits::default().validate().is_ok());
+        for (text, key) in [
+            (
+                "maxConcurrent = 9223372036854775807",
+                "limits.maxConcurrent",
+            ),
+            ("maxConcurrent = 0", "limits.maxConcurrent"),
+            ("wallTimeMs = 9223372036854775807", "limits.wallTimeMs"),
+            ("requestTimeoutMs = 0", "limits.requestTimeoutMs"),
+            ("maxOutputBytes = 10", "limits.maxOutputBytes"),
+            ("maxRetries = 1000", "limits.maxRetries"),
+        ] {
+            let config: LimitsConfig = toml::from_str(text).unwrap();
+            match config.apply(Limits::default()).validate() {
+                Err(Error::Tenant { field, .. }) => assert_eq!(field, key, "{text}"),
+                other => panic!("{text}: expected a tenant error, got {other:?}"),
+            }
+        }
     }
 }

@@ -2,6 +2,11 @@
 //! removed while invocations run. Each tenant keeps its own token cache,
 //! allowlist, limits and counters; an update makes a new tenant, so
 //! invocations already running finish with the settings they started with.
+//!
+//! The registry holds tenants of both trust levels; how a tenant was built
+//! ([`Tenant::from_operator`] or [`Tenant::from_tenant`]) decided what its
+//! settings could do. A tenants file is the operator's, so its tenants are
+//! operator tenants.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::RwLock;
@@ -10,7 +15,8 @@ use serde::Deserialize;
 
 use crate::error::Error;
 use crate::limits::{Limits, LimitsConfig};
-use crate::tenant::{Tenant, TenantSettings};
+use crate::settings::{toml_error, TenantSettings};
+use crate::tenant::Tenant;
 
 /// Tenants by name.
 #[derive(Default)]
@@ -46,13 +52,51 @@ pub struct TenantsFile {
 
 /// One tenant of a tenants file.
 #[derive(Debug, Deserialize)]
+#[serde(from = "EntryFields")]
 pub struct TenantEntry {
     /// The connection settings.
-    #[serde(flatten)]
     pub settings: TenantSettings,
     /// Limits of this tenant, over the file's defaults.
-    #[serde(default)]
     pub limits: LimitsConfig,
+}
+
+/// A tenants-file entry as written: the settings' keys and `limits` side by
+/// side. Spelled out rather than `#[serde(flatten)]`, because flattening
+/// makes the TOML parser lose the position of a bad value, and errors must
+/// name the key and line (they may not quote the value).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct EntryFields {
+    environment_id: String,
+    #[serde(default)]
+    policy_id: String,
+    client_id: String,
+    client_secret: crate::Secret,
+    #[serde(default)]
+    region: crate::Region,
+    #[serde(default)]
+    api_url: Option<String>,
+    #[serde(default)]
+    auth_url: Option<String>,
+    #[serde(default)]
+    limits: LimitsConfig,
+}
+
+impl From<EntryFields> for TenantEntry {
+    fn from(f: EntryFields) -> TenantEntry {
+        TenantEntry {
+            settings: TenantSettings {
+                environment_id: f.environment_id,
+                policy_id: f.policy_id,
+                client_id: f.client_id,
+                client_secret: f.client_secret,
+                region: f.region,
+                api_url: f.api_url,
+                auth_url: f.auth_url,
+            },
+            limits: f.limits,
+        }
+    }
 }
 
 impl TenantRegistry {
@@ -61,43 +105,44 @@ impl TenantRegistry {
         Self::default()
     }
 
-    /// Reads a tenants file's text; every tenant is validated.
+    /// Reads a tenants file's text (operator configuration: secret
+    /// references resolve); every tenant and every limit is validated, and
+    /// errors name the tenant and key without quoting the file.
     pub fn from_toml(text: &str) -> Result<TenantRegistry, Error> {
-        let file: TenantsFile = toml::from_str(text).map_err(|e| Error::Tenant {
-            field: "tenants file".into(),
-            // The display names the line and column of the bad value.
-            message: e.to_string(),
+        let file: TenantsFile =
+            toml::from_str(text).map_err(|e| toml_error("tenants file", text, &e))?;
+        let prefixed = |prefix: &str, e: Error| match e {
+            Error::Tenant { field, message } => Error::Tenant {
+                field: format!("{prefix}.{field}"),
+                message,
+            },
+            other => other,
+        };
+        let base = file.defaults.apply(Limits::default());
+        base.validate().map_err(|e| match e {
+            Error::Tenant { field, message } => Error::Tenant {
+                field: field.replacen("limits.", "defaults.", 1),
+                message,
+            },
+            other => other,
         })?;
         let registry = TenantRegistry::new();
-        let base = file.defaults.apply(Limits::default());
         for (name, entry) in file.tenants {
             let limits = entry.limits.apply(base);
-            registry
-                .insert(&name, entry.settings, limits)
-                .map_err(|e| match e {
-                    Error::Tenant { field, message } => Error::Tenant {
-                        field: format!("{name}.{field}"),
-                        message,
-                    },
-                    other => other,
-                })?;
+            let tenant =
+                Tenant::from_operator(entry.settings, limits).map_err(|e| prefixed(&name, e))?;
+            registry.insert(&name, tenant);
         }
         Ok(registry)
     }
 
-    /// Adds or replaces the tenant `name`.
-    pub fn insert(
-        &self,
-        name: &str,
-        settings: TenantSettings,
-        limits: Limits,
-    ) -> Result<Tenant, Error> {
-        let tenant = Tenant::with_limits(settings, limits)?;
+    /// Adds or replaces the tenant `name`; the tenant it replaced, if any.
+    /// Invocations already running for the old one finish with it.
+    pub fn insert(&self, name: &str, tenant: Tenant) -> Option<Tenant> {
         self.tenants
             .write()
             .unwrap()
-            .insert(name.to_owned(), tenant.clone());
-        Ok(tenant)
+            .insert(name.to_owned(), tenant)
     }
 
     /// Removes the tenant `name`; invocations already running finish.
@@ -148,7 +193,7 @@ cpuTimeMs = 500
 [tenants.globex]
 environmentId = "22222222-2222-3333-4444-555555555555"
 clientId = "bbbbbbbb-2222-3333-4444-555555555555"
-clientSecret = "inline-secret"
+clientSecret = "inline-secret-value"
 "#;
 
     #[test]
@@ -174,12 +219,31 @@ clientSecret = "inline-secret"
     fn bad_entries_name_the_tenant_and_field() {
         let text = FILE
             .replace("region = \"EU\"", "region = \"MARS\"")
-            .replace("env:REGISTRY_TEST_SECRET", "inline");
+            .replace("env:REGISTRY_TEST_SECRET", "inline-secret-value");
         match TenantRegistry::from_toml(&text) {
-            Err(Error::Tenant { message, .. }) => assert!(
-                message.contains("MARS") && message.contains("line"),
-                "{message}"
+            Err(Error::Tenant { field, message }) => {
+                assert_eq!(field, "tenants.acme.region");
+                assert!(message.contains("line 9"), "{message}");
+                assert!(message.contains("expected one of NA"), "{message}");
+            }
+            other => panic!(
+                "expected a tenant error, got {:?}",
+                other.map(|r| r.names())
             ),
+        }
+        let text = FILE
+            .replace("cpuTimeMs = 500", "maxConcurrent = 9223372036854775807")
+            .replace("env:REGISTRY_TEST_SECRET", "inline-secret-value");
+        match TenantRegistry::from_toml(&text) {
+            Err(Error::Tenant { field, .. }) => assert_eq!(field, "acme.limits.maxConcurrent"),
+            other => panic!(
+                "expected a tenant error, got {:?}",
+                other.map(|r| r.names())
+            ),
+        }
+        let text = FILE.replace("maxConcurrent = 4", "maxConcurrent = 0");
+        match TenantRegistry::from_toml(&text) {
+            Err(Error::Tenant { field, .. }) => assert_eq!(field, "defaults.maxConcurrent"),
             other => panic!(
                 "expected a tenant error, got {:?}",
                 other.map(|r| r.names())

@@ -1,28 +1,43 @@
-//! DNS resolution for the host's HTTP client, with a rebinding guard.
+//! Where the host's HTTP client may connect: DNS resolution with a
+//! rebinding guard, and a guard on literal addresses, both judged by the
+//! operator's [`NetworkPolicy`].
 //!
 //! The allowlist checks the host *name* a guest asks for; a name that is
 //! allowed could still resolve to a loopback, private or link-local address
-//! (DNS rebinding, cloud metadata endpoints). This resolver drops such
-//! addresses for every name except `localhost`, so a tenant reaches an
-//! internal address only when its settings name that address literally
-//! (an IP-literal URL never goes through the resolver) or say `localhost`,
-//! as the emulator does.
+//! (DNS rebinding, cloud metadata endpoints). [`PolicyResolver`] keeps only
+//! the addresses the policy permits for that name. A URL that names an
+//! address literally never reaches a resolver (hyper connects to it
+//! directly), so [`GuardedConnector`] checks those before connecting. Both
+//! run for every connection: the guest's requests and the token requests.
 
 use std::future::Future;
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use hyper_util::client::legacy::connect::dns::Name;
+use hyper_util::client::legacy::connect::HttpConnector;
 
-/// Resolves with the system resolver, keeping only public addresses.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct PublicResolver;
+use crate::policy::{ip_literal, NetworkPolicy};
+
+/// Resolves with the system resolver, keeping only permitted addresses.
+#[derive(Clone, Debug)]
+pub struct PolicyResolver {
+    policy: Arc<NetworkPolicy>,
+}
+
+impl PolicyResolver {
+    /// A resolver that judges addresses by `policy`.
+    pub fn new(policy: Arc<NetworkPolicy>) -> Self {
+        PolicyResolver { policy }
+    }
+}
 
 type Addrs = std::vec::IntoIter<SocketAddr>;
 
-impl tower_service::Service<Name> for PublicResolver {
+impl tower_service::Service<Name> for PolicyResolver {
     type Response = Addrs;
     type Error = io::Error;
     type Future = Pin<Box<dyn Future<Output = Result<Addrs, io::Error>> + Send>>;
@@ -33,19 +48,23 @@ impl tower_service::Service<Name> for PublicResolver {
 
     fn call(&mut self, name: Name) -> Self::Future {
         let host = name.as_str().to_owned();
+        let policy = self.policy.clone();
         Box::pin(async move {
             let resolved: Vec<SocketAddr> =
                 tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let allowed: Vec<SocketAddr> = resolved
                 .iter()
                 .copied()
-                .filter(|a| permitted(&host, a.ip()))
+                .filter(|a| policy.check_resolved(&host, a.ip()))
                 .collect();
             if allowed.is_empty() && !resolved.is_empty() {
                 tracing::warn!(%host, "refusing a name that resolves only to internal addresses");
                 return Err(io::Error::new(
                     io::ErrorKind::PermissionDenied,
-                    format!("{host} resolves only to loopback, private or link-local addresses"),
+                    Refused(format!(
+                        "{host} resolves only to loopback or internal addresses, which the \
+                         network policy refuses for this name"
+                    )),
                 ));
             }
             Ok(allowed.into_iter())
@@ -53,75 +72,71 @@ impl tower_service::Service<Name> for PublicResolver {
     }
 }
 
-/// Whether `host` may connect to `ip`.
-pub fn permitted(host: &str, ip: IpAddr) -> bool {
-    if host.eq_ignore_ascii_case("localhost") {
-        return ip.is_loopback();
-    }
-    is_public(ip)
+/// The TCP connector with the literal-address guard in front of it.
+#[derive(Clone, Debug)]
+pub struct GuardedConnector {
+    inner: HttpConnector<PolicyResolver>,
+    policy: Arc<NetworkPolicy>,
 }
 
-fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            !(v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || a == 0
-                || (a == 100 && (64..128).contains(&b)))
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_public(IpAddr::V4(v4));
+impl GuardedConnector {
+    /// Guards `inner` with `policy`.
+    pub fn new(inner: HttpConnector<PolicyResolver>, policy: Arc<NetworkPolicy>) -> Self {
+        GuardedConnector { inner, policy }
+    }
+}
+
+impl tower_service::Service<http::Uri> for GuardedConnector {
+    type Response = <HttpConnector<PolicyResolver> as tower_service::Service<http::Uri>>::Response;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, uri: http::Uri) -> Self::Future {
+        if let Some(ip) = uri.host().and_then(ip_literal) {
+            if let Err(reason) = self.policy.check_address(ip) {
+                tracing::warn!(%ip, %reason, "refusing to connect");
+                return Box::pin(async move { Err(Box::new(Refused(reason)) as Self::Error) });
             }
-            let first = v6.segments()[0];
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80)
         }
+        let connecting = self.inner.call(uri);
+        Box::pin(async move { connecting.await.map_err(Into::into) })
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// A connection the network policy refused; found again in hyper's error
+/// chain by [`refusal`], so the runtime reports it as denied, not as a
+/// network failure to retry.
+#[derive(Debug)]
+pub struct Refused(pub String);
 
-    #[test]
-    fn internal_addresses_are_refused_for_public_names() {
-        for internal in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "169.254.169.254",
-            "0.0.0.0",
-            "100.64.0.1",
-            "::1",
-            "fe80::1",
-            "fd00::1",
-            "::ffff:127.0.0.1",
-        ] {
-            let ip: IpAddr = internal.parse().unwrap();
-            assert!(!permitted("api.pingone.com", ip), "{internal}");
-        }
-        for public in ["8.8.8.8", "34.117.0.1", "2606:4700::1111"] {
-            assert!(
-                permitted("api.pingone.com", public.parse().unwrap()),
-                "{public}"
-            );
-        }
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
+}
 
-    #[test]
-    fn localhost_may_only_be_loopback() {
-        assert!(permitted("localhost", "127.0.0.1".parse().unwrap()));
-        assert!(permitted("LOCALHOST", "::1".parse().unwrap()));
-        assert!(!permitted("localhost", "10.0.0.1".parse().unwrap()));
+impl std::error::Error for Refused {}
+
+/// The policy's reason, when `error` (or anything it was caused by) is a
+/// [`Refused`] connection.
+pub fn refusal(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if let Some(refused) = e.downcast_ref::<Refused>() {
+            return Some(refused.0.clone());
+        }
+        if let Some(refused) = e
+            .downcast_ref::<io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<Refused>())
+        {
+            return Some(refused.0.clone());
+        }
+        current = e.source();
     }
+    None
 }

@@ -28,13 +28,15 @@ use crate::bindings::exports::identity::pingone_mfa::capabilities::{
     ConnectorError as GuestError, InputError,
 };
 use crate::bindings::ConnectorPre;
+use crate::cache::ArtifactCache;
 use crate::error::{ApiErrorDetail, Error, Limit};
 use crate::limits::Limits;
 use crate::outbound::{new_client, HttpClient, Outbound, OutboundReport};
+use crate::policy::NetworkPolicy;
 use crate::tenant::Tenant;
 
 /// How the runtime is set up. Per-invocation limits belong to tenants
-/// ([`crate::Tenant::with_limits`]); these are the process-wide ceilings.
+/// ([`crate::Tenant::from_operator`]); these are the process-wide ceilings.
 #[derive(Debug, Clone)]
 pub struct RuntimeConfig {
     /// The largest linear memory any instance may have (the pool slot size);
@@ -45,7 +47,12 @@ pub struct RuntimeConfig {
     /// Time to establish a connection to PingOne.
     pub connect_timeout: Duration,
     /// Where precompiled artifacts are cached; `None` disables the cache.
+    /// The directory is created `0700` and used only while it is this
+    /// user's and private (see SECURITY.md).
     pub cache_dir: Option<PathBuf>,
+    /// Which addresses the host may connect to beyond the public internet,
+    /// and which origins tenant-supplied URL overrides may name.
+    pub network: NetworkPolicy,
 }
 
 impl Default for RuntimeConfig {
@@ -55,6 +62,7 @@ impl Default for RuntimeConfig {
             max_instances: 1000,
             connect_timeout: Duration::from_secs(5),
             cache_dir: default_cache_dir(),
+            network: NetworkPolicy::default(),
         }
     }
 }
@@ -238,19 +246,17 @@ fn engine(config: &RuntimeConfig) -> Result<Engine, Error> {
 
 /// Compiles the component, or loads it from the artifact cache. The cache
 /// key covers the component bytes and the engine's compatibility hash, so a
-/// new component, wasmtime or configuration never loads a stale artifact.
+/// new component, wasmtime or configuration never loads a stale artifact;
+/// the cache itself vouches for the bytes (see `cache.rs`). Returns the
+/// component and the name its manifest is cached under.
 fn load_component(
     engine: &Engine,
     bytes: &[u8],
-    cache_dir: Option<&PathBuf>,
-) -> Result<(Component, Option<PathBuf>), Error> {
-    let Some(dir) = cache_dir else {
-        return Ok((Component::new(engine, bytes).map_err(Error::load)?, None));
-    };
+    cache: Option<&ArtifactCache>,
+) -> Result<(Component, String), Error> {
     // The key only has to tell artifacts of different components and
-    // engine configurations apart in a directory this host owns, so a fast
-    // hash (SipHash, about 1 GB/s) is enough; SHA-256 of the component cost
-    // a warm start about 2 ms.
+    // engine configurations apart; integrity is the cache's keyed digest.
+    // A fast hash (SipHash, about 1 GB/s) keeps the warm start short.
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     std::hash::Hash::hash(bytes, &mut hasher);
     std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut hasher);
@@ -259,44 +265,28 @@ fn load_component(
         std::hash::Hasher::finish(&hasher),
         bytes.len()
     );
-    let path = dir.join(format!("pingone-mfa-{key}.cwasm"));
-    // The manifest is a pure function of the component, so it is cached
-    // under the same key: a warm start skips the guest's manifest call.
-    let manifest = dir.join(format!("pingone-mfa-{key}.manifest.json"));
-    if path.exists() {
-        // SAFETY: the file is one this host wrote under a key derived from
-        // the component and engine; wasmtime still checks its header.
-        match unsafe { Component::deserialize_file(engine, &path) } {
-            Ok(component) => return Ok((component, Some(manifest))),
-            Err(e) => {
-                tracing::warn!(error = %e, path = %path.display(), "ignoring unusable cached artifact")
-            }
+    let artifact_name = format!("component-{key}.cwasm");
+    let manifest_name = format!("component-{key}.manifest.json");
+    let Some(cache) = cache else {
+        return Ok((
+            Component::new(engine, bytes).map_err(Error::load)?,
+            manifest_name,
+        ));
+    };
+    if let Some(artifact) = cache.load(&artifact_name) {
+        // SAFETY: the cache verified these exact bytes against the digest
+        // this host computed when it wrote them (see `cache.rs`), and
+        // wasmtime checks the artifact's header against this engine.
+        match unsafe { Component::deserialize(engine, &artifact) } {
+            Ok(component) => return Ok((component, manifest_name)),
+            Err(e) => tracing::warn!(error = %e, "ignoring unusable cached artifact"),
         }
     }
     let artifact = engine.precompile_component(bytes).map_err(Error::load)?;
-    // Write to a temporary file and rename, so concurrent processes never
-    // read a half-written artifact.
-    let written = std::fs::create_dir_all(dir).and_then(|()| {
-        let tmp = dir.join(format!(".{key}.{}.tmp", std::process::id()));
-        std::fs::write(&tmp, &artifact)?;
-        std::fs::rename(&tmp, &path)
-    });
-    if let Err(e) = written {
-        tracing::warn!(error = %e, dir = %dir.display(), "cannot cache the compiled component");
-    }
+    cache.store(&artifact_name, &artifact);
     // SAFETY: `artifact` was produced by this engine a moment ago.
     let component = unsafe { Component::deserialize(engine, &artifact) }.map_err(Error::load)?;
-    // A stale manifest of an older artifact under this key cannot exist
-    // (the key covers the bytes), but a half-written one could: drop it.
-    let _ = std::fs::remove_file(&manifest);
-    Ok((component, Some(manifest)))
-}
-
-/// Writes `text` to `path` through a temporary file and a rename.
-fn write_atomically(path: &std::path::Path, text: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path)
+    Ok((component, manifest_name))
 }
 
 impl Runtime {
@@ -310,8 +300,8 @@ impl Runtime {
         let started = std::time::Instant::now();
         let engine = engine(&config)?;
         tracing::debug!(elapsed = ?started.elapsed(), "engine ready");
-        let (component, manifest_cache) =
-            load_component(&engine, bytes, config.cache_dir.as_ref())?;
+        let cache = config.cache_dir.as_deref().and_then(ArtifactCache::open);
+        let (component, manifest_name) = load_component(&engine, bytes, cache.as_ref())?;
         tracing::debug!(elapsed = ?started.elapsed(), "component loaded");
         let mut linker: Linker<State> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(Error::load)?;
@@ -337,20 +327,20 @@ impl Runtime {
                 .map_err(Error::load)?;
         }
 
-        let client = new_client(config.connect_timeout);
+        let client = new_client(config.connect_timeout, Arc::new(config.network.clone()));
         tracing::debug!(elapsed = ?started.elapsed(), "pre-instantiated");
-        let cached = manifest_cache
+        // The manifest is a pure function of the component, so it is cached
+        // under the same key: a warm start skips the guest's manifest call.
+        let cached = cache
             .as_ref()
-            .and_then(|path| std::fs::read(path).ok())
+            .and_then(|c| c.load(&manifest_name))
             .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok());
         let manifest = match cached {
             Some(manifest) => manifest,
             None => {
                 let manifest = read_manifest(&engine, &pre, &client).await?;
-                if let Some(path) = &manifest_cache {
-                    if let Err(e) = write_atomically(path, manifest.to_string().as_bytes()) {
-                        tracing::warn!(error = %e, "cannot cache the manifest");
-                    }
+                if let Some(cache) = &cache {
+                    cache.store(&manifest_name, manifest.to_string().as_bytes());
                 }
                 manifest
             }
@@ -445,7 +435,10 @@ impl Runtime {
         let _slot = tenant.acquire(id).await?;
         let mut limits = *tenant.limits();
         limits.memory_bytes = limits.memory_bytes.min(self.inner.max_memory_bytes);
-        let result = self.run(tenant, id, input, &limits).await;
+        let result = self
+            .run(tenant, id, input, &limits)
+            .await
+            .map_err(|e| e.bounded(limits.max_output_bytes));
         tenant.record(&result);
         result
     }
@@ -518,7 +511,15 @@ impl Runtime {
                 message,
             });
         }
-        let output = guest_result.map_err(|e| guest_error(id, e))?;
+        let output = guest_result.map_err(|e| match report.transport {
+            // The guest only got a wasi:http code; the host knows the cause.
+            Some(failure) => Error::Transport {
+                capability: capability(),
+                code: failure.code.to_owned(),
+                message: failure.message,
+            },
+            None => guest_error(id, e),
+        })?;
         check_output(entry, id, &output, limits)
     }
 
@@ -821,6 +822,7 @@ fn guest_error(capability: &str, e: GuestError) -> Error {
                     inner_error: d.inner_error.and_then(|i| serde_json::from_str(&i).ok()),
                 })
                 .collect(),
+            omitted_details: 0,
         },
         GuestError::Transport(t) => Error::Transport {
             capability,

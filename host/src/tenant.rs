@@ -1,185 +1,37 @@
-//! Tenants: one PingOne environment's connection settings, the secret that
-//! never leaves the host, and the state kept per tenant (token cache,
-//! allowlist, the settings handed to the guest).
+//! Tenants: one PingOne environment's connection, the trust level its
+//! settings were supplied at, and the state kept per tenant (token cache,
+//! allowlist, limits, counters, the settings handed to the guest).
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use serde::Deserialize;
+use base64::Engine as _;
 use wasmtime_wasi_config::WasiConfigVariables;
 
 use crate::error::{Error, Limit};
 use crate::limits::Limits;
+use crate::policy::NetworkPolicy;
+use crate::scrub::{Scrubber, MIN_SCRUBBED_LEN};
+use crate::secret::MAX_SECRET_BYTES;
+use crate::settings::{has_dot_segment, BaseUrl, TenantSettings};
 use crate::token::TokenCache;
 
-/// A secret string: shown as `***` by `Debug` and `Display`, so it cannot
-/// slip into logs or errors by accident.
-#[derive(Clone, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-
-    /// Resolves a reference: `env:NAME` reads the variable NAME, `file:PATH`
-    /// reads the file (trailing newline dropped); anything else is the
-    /// secret itself.
-    pub fn resolve(&self) -> Result<Secret, Error> {
-        let bad = |message: String| Error::Tenant {
-            field: "clientSecret".into(),
-            message,
-        };
-        if let Some(name) = self.0.strip_prefix("env:") {
-            std::env::var(name)
-                .map(Secret)
-                .map_err(|_| bad(format!("environment variable {name} is not set")))
-        } else if let Some(path) = self.0.strip_prefix("file:") {
-            std::fs::read_to_string(path)
-                .map(|s| Secret(s.trim_end_matches(['\n', '\r']).to_owned()))
-                .map_err(|e| bad(format!("cannot read {path}: {}", e.kind())))
-        } else {
-            Ok(self.clone())
-        }
-    }
-
-    /// The secret itself; call sites are the only places that may see it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-/// PingOne regions and their top-level domains.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(try_from = "String")]
-pub enum Region {
-    /// North America (excluding Canada): `.com`.
-    #[default]
-    Na,
-    /// Canada: `.ca`.
-    Ca,
-    /// Europe: `.eu`.
-    Eu,
-    /// Australia: `.com.au`.
-    Au,
-    /// Singapore: `.sg`.
-    Sg,
-    /// Asia-Pacific: `.asia`.
-    Ap,
-}
-
-impl TryFrom<String> for Region {
-    type Error = String;
-    fn try_from(code: String) -> Result<Region, String> {
-        Region::parse(&code).map_err(|e| e.to_string())
-    }
-}
-
-impl Region {
-    /// Parses a region code (`NA`, `CA`, `EU`, `AU`, `SG`, `AP`), any case.
-    pub fn parse(code: &str) -> Result<Region, Error> {
-        Ok(match code.trim().to_ascii_uppercase().as_str() {
-            "NA" | "" => Region::Na,
-            "CA" => Region::Ca,
-            "EU" => Region::Eu,
-            "AU" => Region::Au,
-            "SG" => Region::Sg,
-            "AP" => Region::Ap,
-            other => {
-                return Err(Error::Tenant {
-                    field: "region".into(),
-                    message: format!("'{other}' is not one of NA, CA, EU, AU, SG, AP"),
-                })
-            }
-        })
-    }
-
-    /// The region's top-level domain.
-    pub fn tld(self) -> &'static str {
-        match self {
-            Region::Na => "com",
-            Region::Ca => "ca",
-            Region::Eu => "eu",
-            Region::Au => "com.au",
-            Region::Sg => "sg",
-            Region::Ap => "asia",
-        }
-    }
-
-    /// `https://api.pingone.{tld}/v1`.
-    pub fn api_url(self) -> String {
-        format!("https://api.pingone.{}/v1", self.tld())
-    }
-
-    /// `https://auth.pingone.{tld}`.
-    pub fn auth_url(self) -> String {
-        format!("https://auth.pingone.{}", self.tld())
-    }
-}
-
-/// A tenant's connection settings, as DaVinci holds them.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct TenantSettings {
-    /// PingOne environment ID.
-    pub environment_id: String,
-    /// Device authentication policy ID (optional).
-    #[serde(default)]
-    pub policy_id: String,
-    /// Worker application client ID.
-    pub client_id: String,
-    /// Worker application client secret.
-    pub client_secret: Secret,
-    /// Region code.
-    #[serde(default)]
-    pub region: Region,
-    /// Override of the management API base URL (the emulator, a proxy).
-    #[serde(default)]
-    pub api_url: Option<String>,
-    /// Override of the auth base URL.
-    #[serde(default)]
-    pub auth_url: Option<String>,
-}
-
-impl TenantSettings {
-    /// Reads settings from the environment, with the PingOne Terraform
-    /// provider's variable names: `PINGONE_ENVIRONMENT_ID`,
-    /// `PINGONE_CLIENT_ID`, `PINGONE_CLIENT_SECRET`, `PINGONE_REGION_CODE`
-    /// (default NA), `PINGONE_POLICY_ID`, and the overrides
-    /// `PINGONE_API_URL` / `PINGONE_AUTH_URL`.
-    pub fn from_env() -> Result<TenantSettings, Error> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let required = |name: &str| {
-            var(name).ok_or_else(|| Error::Tenant {
-                field: name.into(),
-                message: "is not set".into(),
-            })
-        };
-        Ok(TenantSettings {
-            environment_id: required("PINGONE_ENVIRONMENT_ID")?,
-            policy_id: var("PINGONE_POLICY_ID").unwrap_or_default(),
-            client_id: required("PINGONE_CLIENT_ID")?,
-            client_secret: Secret::new(required("PINGONE_CLIENT_SECRET")?),
-            region: Region::parse(&var("PINGONE_REGION_CODE").unwrap_or_default())?,
-            api_url: var("PINGONE_API_URL"),
-            auth_url: var("PINGONE_AUTH_URL"),
-        })
-    }
+/// Who supplied a tenant's settings; it decides what they may do (see
+/// SECURITY.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Trust {
+    /// The operator (runtime configuration, the tenants file named on the
+    /// command line, the CLI's environment): secret references
+    /// (`env:`, `file:`) are resolved and URL overrides may name any public
+    /// or loopback address.
+    Operator,
+    /// A tenant's administrator (a flow engine's connection settings, the
+    /// service's admin API): every value is literal, and URL overrides must
+    /// match the operator's [`NetworkPolicy::tenant_origins`] and never
+    /// name loopback or an internal address.
+    Tenant,
 }
 
 /// An origin (scheme, host, port) and the path prefix a base URL allows.
@@ -193,32 +45,13 @@ pub(crate) struct AllowedBase {
 }
 
 impl AllowedBase {
-    fn parse(field: &str, base: &str, path_prefix: String) -> Result<AllowedBase, Error> {
-        let bad = |message: String| Error::Tenant {
-            field: field.into(),
-            message,
-        };
-        let uri: http::Uri = base
-            .parse()
-            .map_err(|e| bad(format!("'{base}' is not a URL: {e}")))?;
-        let scheme = uri
-            .scheme_str()
-            .ok_or_else(|| bad(format!("'{base}' has no scheme")))?;
-        if scheme != "https" && scheme != "http" {
-            return Err(bad(format!("'{base}' must be http or https")));
-        }
-        let host = uri
-            .host()
-            .ok_or_else(|| bad(format!("'{base}' has no host")))?;
-        let port = uri
-            .port_u16()
-            .unwrap_or(if scheme == "https" { 443 } else { 80 });
-        Ok(AllowedBase {
-            scheme: scheme.to_owned(),
-            host: host.to_ascii_lowercase(),
-            port,
+    fn new(base: &BaseUrl, path_prefix: String) -> AllowedBase {
+        AllowedBase {
+            scheme: base.scheme.clone(),
+            host: base.host.clone(),
+            port: base.port,
             path_prefix,
-        })
+        }
     }
 
     /// Whether `uri` is under this base.
@@ -227,12 +60,17 @@ impl AllowedBase {
         let port = uri
             .port_u16()
             .unwrap_or(if scheme == "https" { 443 } else { 80 });
+        let has_userinfo = uri.authority().is_some_and(|a| a.as_str().contains('@'));
         scheme == self.scheme
-            && uri.host().is_some_and(|h| h.eq_ignore_ascii_case(&self.host))
+            && !has_userinfo
+            && uri.host().is_some_and(|h| {
+                h.trim_end_matches('.').eq_ignore_ascii_case(&self.host)
+            })
             && port == self.port
             && uri.path().starts_with(&self.path_prefix)
-            // A dot segment could climb out of the prefix on the server side.
-            && !uri.path().split('/').any(|s| s == ".." || s == ".")
+            // A dot segment, even percent-encoded, could climb out of the
+            // prefix on the server side.
+            && !has_dot_segment(uri.path())
     }
 }
 
@@ -244,6 +82,7 @@ pub struct Tenant {
 
 pub(crate) struct TenantInner {
     pub settings: TenantSettings,
+    pub trust: Trust,
     pub limits: Limits,
     pub gate: tokio::sync::Semaphore,
     pub waiting: AtomicUsize,
@@ -255,7 +94,11 @@ pub(crate) struct TenantInner {
     /// `{auth}/{envId}/as/token`: the host's, never the guest's.
     pub token_url: String,
     pub token_path_prefix: String,
+    /// `Basic base64(clientId:clientSecret)`, marked sensitive.
+    pub basic: http::HeaderValue,
     pub tokens: TokenCache,
+    /// Masks the secret and the Basic credential wherever a server echoes them.
+    pub scrubber: Scrubber,
     /// What the guest reads through `wasi:config/store`: no secret, no client ID.
     pub config: Arc<WasiConfigVariables>,
 }
@@ -264,6 +107,7 @@ impl fmt::Debug for Tenant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Tenant")
             .field("environment_id", &self.inner.settings.environment_id)
+            .field("trust", &self.inner.trust)
             .field("api_url", &self.inner.api_url)
             .finish_non_exhaustive()
     }
@@ -314,69 +158,94 @@ pub(crate) struct Slot<'a> {
 }
 
 impl Tenant {
-    /// Validates `settings` and prepares the tenant's state, with default limits.
-    pub fn new(settings: TenantSettings) -> Result<Tenant, Error> {
-        Self::with_limits(settings, Limits::default())
+    /// A tenant from the operator's own configuration: secret references
+    /// (`env:NAME`, `file:PATH`) are resolved, and URL overrides may name any
+    /// public or loopback address (internal ones only as the runtime's
+    /// [`NetworkPolicy::allow_internal`] allows, checked at connect time).
+    pub fn from_operator(settings: TenantSettings, limits: Limits) -> Result<Tenant, Error> {
+        let mut settings = settings;
+        settings.client_secret = settings.client_secret.resolve_reference("clientSecret")?;
+        Self::build(settings, limits, Trust::Operator)
     }
 
-    /// [`Tenant::new`] with limits of its own.
-    pub fn with_limits(settings: TenantSettings, limits: Limits) -> Result<Tenant, Error> {
-        let mut settings = settings;
-        settings.client_secret = settings.client_secret.resolve()?;
-        if limits.max_concurrent == 0 {
-            return Err(Error::Tenant {
-                field: "limits.maxConcurrent".into(),
-                message: "must be at least 1".into(),
-            });
+    /// A tenant from settings a tenant's administrator supplied: every value
+    /// is data (a `clientSecret` of `file:/etc/shadow` is that string), and
+    /// `apiUrl` / `authUrl` overrides must match one of `policy`'s
+    /// [`NetworkPolicy::tenant_origins`] and never name loopback or an
+    /// internal address the operator did not allow.
+    pub fn from_tenant(
+        settings: TenantSettings,
+        limits: Limits,
+        policy: &NetworkPolicy,
+    ) -> Result<Tenant, Error> {
+        for (field, url) in [
+            ("apiUrl", &settings.api_url),
+            ("authUrl", &settings.auth_url),
+        ] {
+            if let Some(url) = url {
+                let base = BaseUrl::parse(field, url)?;
+                policy
+                    .check_tenant_origin(&base.scheme, &base.host, base.port)
+                    .map_err(|message| Error::Tenant {
+                        field: field.into(),
+                        message,
+                    })?;
+            }
         }
+        Self::build(settings, limits, Trust::Tenant)
+    }
+
+    fn build(settings: TenantSettings, limits: Limits, trust: Trust) -> Result<Tenant, Error> {
+        let bad = |field: &str, message: &str| Error::Tenant {
+            field: field.into(),
+            message: message.into(),
+        };
+        limits.validate()?;
         for (field, value) in [
             ("environmentId", &settings.environment_id),
             ("clientId", &settings.client_id),
         ] {
             if !uuid_shaped(value) {
-                return Err(Error::Tenant {
-                    field: field.into(),
-                    message: "must be a UUID".into(),
-                });
+                return Err(bad(field, "must be a UUID"));
             }
         }
         if !settings.policy_id.is_empty() && !uuid_shaped(&settings.policy_id) {
-            return Err(Error::Tenant {
-                field: "policyId".into(),
-                message: "must be a UUID".into(),
-            });
+            return Err(bad("policyId", "must be a UUID"));
         }
-        if settings.client_secret.expose().trim().is_empty() {
-            return Err(Error::Tenant {
-                field: "clientSecret".into(),
-                message: "must not be empty".into(),
-            });
+        let secret = settings.client_secret.expose();
+        if secret.trim().is_empty() {
+            return Err(bad("clientSecret", "must not be empty"));
         }
-        let api_url = settings
-            .api_url
-            .clone()
-            .unwrap_or_else(|| settings.region.api_url())
-            .trim_end_matches('/')
-            .to_owned();
-        let auth_url = settings
-            .auth_url
-            .clone()
-            .unwrap_or_else(|| settings.region.auth_url())
-            .trim_end_matches('/')
-            .to_owned();
-        let env = &settings.environment_id;
-        let api_path = http::Uri::try_from(api_url.as_str())
-            .map(|u| u.path().trim_end_matches('/').to_owned())
-            .unwrap_or_default();
-        let auth_path = http::Uri::try_from(auth_url.as_str())
-            .map(|u| u.path().trim_end_matches('/').to_owned())
-            .unwrap_or_default();
-        let api = AllowedBase::parse(
+        // Shorter secrets could not be masked where a server echoes them
+        // (see scrub.rs); PingOne's are 64 characters.
+        if secret.chars().count() < MIN_SCRUBBED_LEN {
+            return Err(bad("clientSecret", "must be at least 8 characters"));
+        }
+        if secret.len() > MAX_SECRET_BYTES || secret.chars().any(char::is_control) {
+            return Err(bad(
+                "clientSecret",
+                "must be at most 16 KiB of text without control characters",
+            ));
+        }
+        let default_api = settings.region.api_url();
+        let default_auth = settings.region.auth_url();
+        let api = BaseUrl::parse(
             "apiUrl",
-            &api_url,
-            format!("{api_path}/environments/{env}/"),
+            settings.api_url.as_deref().unwrap_or(&default_api),
         )?;
-        let auth = AllowedBase::parse("authUrl", &auth_url, format!("{auth_path}/{env}/"))?;
+        let auth = BaseUrl::parse(
+            "authUrl",
+            settings.auth_url.as_deref().unwrap_or(&default_auth),
+        )?;
+        let env = &settings.environment_id;
+        let api_url = format!("{}{}", api.origin(), api.path);
+        let auth_url = format!("{}{}", auth.origin(), auth.path);
+        let credentials = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", settings.client_id, secret));
+        let mut basic = http::HeaderValue::from_str(&format!("Basic {credentials}"))
+            .map_err(|_| bad("clientSecret", "cannot be sent in an HTTP header"))?;
+        basic.set_sensitive(true);
+        let scrubber = Scrubber::for_credentials(&settings.client_id, secret, &credentials);
         let mut config = WasiConfigVariables::new();
         config
             .insert("environmentId", env.as_str())
@@ -386,20 +255,28 @@ impl Tenant {
         Ok(Tenant {
             inner: Arc::new(TenantInner {
                 token_url: format!("{auth_url}/{env}/as/token"),
-                token_path_prefix: format!("{auth_path}/{env}/as/"),
+                token_path_prefix: format!("{}/{env}/as/", auth.path),
+                api: AllowedBase::new(&api, format!("{}/environments/{env}/", api.path)),
+                auth: AllowedBase::new(&auth, format!("{}/{env}/", auth.path)),
                 api_url,
                 auth_url,
-                api,
-                auth,
+                basic,
                 tokens: TokenCache::default(),
+                scrubber,
                 config: Arc::new(config),
                 settings,
+                trust,
                 gate: tokio::sync::Semaphore::new(limits.max_concurrent),
                 waiting: AtomicUsize::new(0),
                 stats: Counters::default(),
                 limits,
             }),
         })
+    }
+
+    /// Who supplied this tenant's settings.
+    pub fn trust(&self) -> Trust {
+        self.inner.trust
     }
 
     /// The PingOne environment ID.
@@ -481,7 +358,10 @@ impl Tenant {
     /// Why `uri` may not be requested by the guest, or `None` if it may.
     pub(crate) fn deny_reason(&self, uri: &http::Uri) -> Option<String> {
         let t = &self.inner;
-        if uri.path().starts_with(&t.token_path_prefix) && t.auth.allows(uri) {
+        // Compared without case: a server with case-insensitive routing
+        // would answer `/AS/token` too.
+        let path = uri.path().to_ascii_lowercase();
+        if path.starts_with(&t.token_path_prefix.to_ascii_lowercase()) && t.auth.allows(uri) {
             return Some("the token endpoint is reserved to the host".into());
         }
         if t.api.allows(uri) || t.auth.allows(uri) {
@@ -500,22 +380,28 @@ impl Tenant {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings::Region;
+    use crate::Secret;
 
     fn settings() -> TenantSettings {
         TenantSettings {
             environment_id: "11111111-2222-3333-4444-555555555555".into(),
             policy_id: String::new(),
             client_id: "aaaaaaaa-2222-3333-4444-555555555555".into(),
-            client_secret: Secret::new("s3cret"),
+            client_secret: Secret::new("s3cret-value"),
             region: Region::Eu,
             api_url: None,
             auth_url: None,
         }
     }
 
+    fn operator(s: TenantSettings) -> Result<Tenant, Error> {
+        Tenant::from_operator(s, Limits::default())
+    }
+
     #[test]
     fn regions_map_to_their_domains() {
-        let t = Tenant::new(settings()).unwrap();
+        let t = operator(settings()).unwrap();
         assert_eq!(t.api_url(), "https://api.pingone.eu/v1");
         assert_eq!(t.auth_url(), "https://auth.pingone.eu");
         assert_eq!(
@@ -531,7 +417,7 @@ mod tests {
 
     #[test]
     fn allowlist_pins_host_and_environment() {
-        let t = Tenant::new(settings()).unwrap();
+        let t = operator(settings()).unwrap();
         let env = "11111111-2222-3333-4444-555555555555";
         let ok = |u: &str| t.deny_reason(&u.parse().unwrap()).is_none();
         assert!(ok(&format!(
@@ -545,8 +431,15 @@ mod tests {
         )));
         assert!(!ok("https://api.pingone.eu/v1/environments/other/users"));
         assert!(!ok(&format!("https://auth.pingone.eu/{env}/as/token")));
+        assert!(!ok(&format!("https://auth.pingone.eu/{env}/AS/token")));
         assert!(!ok(&format!(
             "https://api.pingone.eu/v1/environments/{env}/../other"
+        )));
+        assert!(!ok(&format!(
+            "https://api.pingone.eu/v1/environments/{env}/%2e%2e/other"
+        )));
+        assert!(!ok(&format!(
+            "https://user@api.pingone.eu/v1/environments/{env}/users"
         )));
         assert!(!ok(&format!(
             "http://api.pingone.eu/v1/environments/{env}/users"
@@ -558,11 +451,54 @@ mod tests {
     fn settings_are_validated_and_the_secret_is_hidden() {
         let mut s = settings();
         s.environment_id = "not-a-uuid".into();
-        assert!(matches!(Tenant::new(s), Err(Error::Tenant { .. })));
-        let mut s = settings();
-        s.client_secret = Secret::new(" ");
-        assert!(Tenant::new(s).is_err());
-        let shown = format!("{:?}", settings());
+        assert!(matches!(operator(s), Err(Error::Tenant { .. })));
+        for short in [" ", "short"] {
+            let mut s = settings();
+            s.client_secret = Secret::new(short);
+            assert!(operator(s).is_err(), "{short:?}");
+        }
+        let shown = format!("{:?} {:?}", settings(), operator(settings()).unwrap());
         assert!(!shown.contains("s3cret"), "{shown}");
+    }
+
+    #[test]
+    fn tenant_supplied_settings_are_literal_and_bounded_by_the_policy() {
+        std::env::set_var("TENANT_TEST_SECRET", "from-the-operator-env");
+        let mut s = settings();
+        s.client_secret = Secret::new("env:TENANT_TEST_SECRET");
+        let t =
+            Tenant::from_tenant(s.clone(), Limits::default(), &NetworkPolicy::default()).unwrap();
+        assert_eq!(t.trust(), Trust::Tenant);
+        assert_eq!(
+            t.inner.settings.client_secret.expose(),
+            "env:TENANT_TEST_SECRET",
+            "a tenant's reference is only a string"
+        );
+        let t = operator(s).unwrap();
+        assert_eq!(
+            t.inner.settings.client_secret.expose(),
+            "from-the-operator-env"
+        );
+        let policy = NetworkPolicy {
+            tenant_origins: vec!["https://proxy.example.com".parse().unwrap()],
+            ..NetworkPolicy::default()
+        };
+        for (url, allowed) in [
+            ("https://proxy.example.com/v1", true),
+            ("https://other.example.com/v1", false),
+            ("http://127.0.0.1:8700/v1", false),
+            ("http://localhost:8700/v1", false),
+            ("http://169.254.169.254/v1", false),
+            ("http://[::ffff:10.0.0.1]/v1", false),
+        ] {
+            let mut s = settings();
+            s.api_url = Some(url.into());
+            let result = Tenant::from_tenant(s, Limits::default(), &policy);
+            match (allowed, result) {
+                (true, Ok(_)) => {}
+                (false, Err(Error::Tenant { field, .. })) => assert_eq!(field, "apiUrl"),
+                (_, other) => panic!("{url}: {other:?}"),
+            }
+        }
     }
 }

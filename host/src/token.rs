@@ -6,19 +6,43 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 
 use crate::outbound::HttpClient;
+use crate::resolver::refusal;
+use crate::scrub::MIN_SCRUBBED_LEN;
 use crate::tenant::TenantInner;
 
-/// Why no token could be had.
+/// The longest token lifetime the host believes. PingOne's worker tokens
+/// live an hour; a larger `expires_in` (up to `u64::MAX` from a broken or
+/// hostile endpoint) would overflow `Instant + Duration`.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
+/// The lifetime assumed when the token response has no `expires_in`
+/// (RFC 6749 makes it optional; PingOne always sends it).
+const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
+
+/// Why no token could be had. Every text is already scrubbed of the
+/// tenant's credentials.
 #[derive(Debug, Clone)]
 pub(crate) struct TokenError {
     pub status: Option<u16>,
     pub code: String,
     pub message: String,
+    /// The network policy refused the token endpoint's address.
+    pub refused: bool,
+}
+
+impl TokenError {
+    fn new(status: Option<u16>, code: &str, message: impl Into<String>) -> TokenError {
+        TokenError {
+            status,
+            code: code.into(),
+            message: message.into(),
+            refused: false,
+        }
+    }
 }
 
 struct Cached {
@@ -53,20 +77,31 @@ impl TokenCache {
         self.fetches.fetch_add(1, Ordering::Relaxed);
         let (token, lifetime) = tokio::time::timeout(timeout, fetch(tenant, client))
             .await
-            .map_err(|_| TokenError {
-                status: None,
-                code: "timeout".into(),
-                message: format!("the token endpoint did not answer within {timeout:?}"),
-            })??;
+            .map_err(|_| {
+                TokenError::new(
+                    None,
+                    "timeout",
+                    format!(
+                        "the token endpoint did not answer within firstByteTimeoutMs ({} ms)",
+                        timeout.as_millis()
+                    ),
+                )
+            })?
+            .map_err(|mut e| {
+                // The endpoint may quote the credential it was sent.
+                e.code = tenant.scrubber.text(&e.code);
+                e.message = tenant.scrubber.text(&e.message);
+                e
+            })?;
         // Refresh a little before PingOne would reject the token.
         let margin = (lifetime / 10).clamp(Duration::from_secs(1), Duration::from_secs(60));
-        let mut header =
-            http::HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| TokenError {
-                status: None,
-                code: "invalid_token".into(),
-                message: "the token endpoint returned a token that is not a valid header value"
-                    .into(),
-            })?;
+        let mut header = http::HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+            TokenError::new(
+                None,
+                "invalid_token",
+                "the token endpoint returned a token that is not a valid header value",
+            )
+        })?;
         header.set_sensitive(true);
         *slot = Some(Cached {
             header: header.clone(),
@@ -94,20 +129,8 @@ async fn fetch(
     tenant: &TenantInner,
     client: &HttpClient,
 ) -> Result<(String, Duration), TokenError> {
-    let credentials = base64::engine::general_purpose::STANDARD.encode(format!(
-        "{}:{}",
-        tenant.settings.client_id,
-        tenant.settings.client_secret.expose()
-    ));
-    let mut authorization =
-        http::HeaderValue::from_str(&format!("Basic {credentials}")).map_err(|_| TokenError {
-            status: None,
-            code: "invalid_client".into(),
-            message: "the client ID or secret contains characters that cannot be sent".into(),
-        })?;
-    authorization.set_sensitive(true);
     let request = http::Request::post(&tenant.token_url)
-        .header(http::header::AUTHORIZATION, authorization)
+        .header(http::header::AUTHORIZATION, tenant.basic.clone())
         .header(
             http::header::CONTENT_TYPE,
             "application/x-www-form-urlencoded",
@@ -116,59 +139,106 @@ async fn fetch(
         .body(Full::new(Bytes::from_static(
             b"grant_type=client_credentials",
         )))
-        .map_err(|e| TokenError {
-            status: None,
-            code: "invalid_request".into(),
-            message: format!("cannot build the token request: {e}"),
+        .map_err(|e| {
+            TokenError::new(
+                None,
+                "invalid_request",
+                format!("cannot build the token request: {e}"),
+            )
         })?;
-    let response = client.request(request).await.map_err(|e| TokenError {
-        status: None,
-        code: if e.is_connect() {
+    let response = client.request(request).await.map_err(|e| {
+        if let Some(reason) = refusal(&e) {
+            return TokenError {
+                refused: true,
+                ..TokenError::new(None, "denied", reason)
+            };
+        }
+        let code = if e.is_connect() {
             "connection-refused"
         } else {
             "transport"
-        }
-        .into(),
-        message: format!(
-            "the token endpoint {} could not be reached",
-            tenant.token_url
-        ),
+        };
+        TokenError::new(
+            None,
+            code,
+            format!(
+                "the token endpoint {} could not be reached",
+                tenant.token_url
+            ),
+        )
     })?;
     let status = response.status().as_u16();
     let body = http_body_util::Limited::new(response.into_body(), 64 * 1024)
         .collect()
         .await
-        .map_err(|_| TokenError {
-            status: Some(status),
-            code: "transport".into(),
-            message: "the token response could not be read".into(),
+        .map_err(|_| {
+            TokenError::new(
+                Some(status),
+                "transport",
+                "the token response could not be read in full (at most 64 KiB)",
+            )
         })?
         .to_bytes();
     let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
     if !(200..300).contains(&status) {
         let text = |k: &str| json.get(k).and_then(|v| v.as_str()).map(str::to_owned);
-        return Err(TokenError {
-            status: Some(status),
-            code: text("error")
+        return Err(TokenError::new(
+            Some(status),
+            &text("error")
                 .or_else(|| text("code"))
                 .unwrap_or_else(|| format!("HTTP_{status}")),
-            message: text("error_description")
+            text("error_description")
                 .or_else(|| text("message"))
                 .unwrap_or_else(|| "the token endpoint refused the client credentials".into()),
-        });
+        ));
     }
+    let invalid = |message: &str| TokenError::new(Some(status), "invalid_response", message);
     let token = json
         .get("access_token")
         .and_then(|v| v.as_str())
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| TokenError {
-            status: Some(status),
-            code: "invalid_response".into(),
-            message: "the token response has no access_token".into(),
-        })?;
-    let lifetime = json
-        .get("expires_in")
-        .and_then(|v| v.as_u64())
-        .unwrap_or(3600);
-    Ok((token.to_owned(), Duration::from_secs(lifetime)))
+        .ok_or_else(|| invalid("the token response has no access_token"))?;
+    // A shorter token could not be masked where a server echoes it.
+    if token.len() < MIN_SCRUBBED_LEN {
+        return Err(invalid("the access_token is shorter than 8 characters"));
+    }
+    let lifetime = lifetime(json.get("expires_in")).map_err(|m| invalid(&m))?;
+    Ok((token.to_owned(), lifetime))
+}
+
+/// The token's lifetime from `expires_in`: a positive number of seconds (a
+/// numeric string too, which some servers send), capped at
+/// [`MAX_TOKEN_LIFETIME`]; [`DEFAULT_TOKEN_LIFETIME`] when absent.
+fn lifetime(expires_in: Option<&serde_json::Value>) -> Result<Duration, String> {
+    use serde_json::Value;
+    let seconds = match expires_in {
+        None | Some(Value::Null) => return Ok(DEFAULT_TOKEN_LIFETIME),
+        Some(Value::Number(n)) => n.as_f64(),
+        Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
+        Some(_) => None,
+    };
+    match seconds {
+        Some(s) if s.is_finite() && s >= 1.0 => Ok(Duration::from_secs_f64(
+            s.min(MAX_TOKEN_LIFETIME.as_secs_f64()),
+        )),
+        _ => Err("expires_in must be a positive number of seconds".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn lifetimes_are_validated_and_capped() {
+        let of = |v: serde_json::Value| lifetime(Some(&v));
+        assert_eq!(lifetime(None), Ok(DEFAULT_TOKEN_LIFETIME));
+        assert_eq!(of(json!(3600)), Ok(Duration::from_secs(3600)));
+        assert_eq!(of(json!("120")), Ok(Duration::from_secs(120)));
+        assert_eq!(of(json!(u64::MAX)), Ok(MAX_TOKEN_LIFETIME));
+        assert_eq!(of(json!(1e300)), Ok(MAX_TOKEN_LIFETIME));
+        for bad in [json!(-5), json!(0), json!("soon"), json!(true), json!([1])] {
+            assert!(of(bad.clone()).is_err(), "{bad}");
+        }
+    }
 }

@@ -3,7 +3,7 @@
 //! the emulator. Everything is dropped (and the emulator stopped) at the end
 //! of each test.
 
-use connector_host::{Error, Runtime, RuntimeConfig, Secret, Tenant, TenantSettings};
+use connector_host::{Error, Limits, Runtime, RuntimeConfig, Secret, Tenant, TenantSettings};
 use pingone_emulator::authenticator::{AttestationFormat, SoftAuthenticator};
 use pingone_emulator::{otp, Emulator, EmulatorConfig, Seed};
 use serde_json::{json, Value};
@@ -35,9 +35,10 @@ pub fn test_config() -> RuntimeConfig {
     }
 }
 
-/// A tenant for `seed` on `emulator`.
-pub fn tenant_for(emulator: &Emulator, seed: &Seed) -> Tenant {
-    Tenant::new(TenantSettings {
+/// The operator's settings for `seed` on `emulator` (URL overrides on
+/// loopback, which only the operator may use).
+pub fn settings_for(emulator: &Emulator, seed: &Seed) -> TenantSettings {
+    TenantSettings {
         environment_id: seed.environment_id.clone(),
         policy_id: seed.policy_id.clone(),
         client_id: seed.client_id.clone(),
@@ -45,8 +46,17 @@ pub fn tenant_for(emulator: &Emulator, seed: &Seed) -> Tenant {
         region: Default::default(),
         api_url: Some(emulator.api_url()),
         auth_url: Some(emulator.auth_url()),
-    })
-    .expect("seeded settings are valid")
+    }
+}
+
+/// An operator tenant for `seed` on `emulator`, with default limits.
+pub fn tenant_for(emulator: &Emulator, seed: &Seed) -> Tenant {
+    tenant_with_limits(emulator, seed, Limits::default())
+}
+
+/// An operator tenant for `seed` on `emulator`, with `limits`.
+pub fn tenant_with_limits(emulator: &Emulator, seed: &Seed, limits: Limits) -> Tenant {
+    Tenant::from_operator(settings_for(emulator, seed), limits).expect("seeded settings are valid")
 }
 
 impl Harness {

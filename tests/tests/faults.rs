@@ -32,16 +32,11 @@ fn tight_limits() -> Limits {
 }
 
 fn settings_for(emulator: &Emulator) -> TenantSettings {
-    let seed = emulator.seed();
-    TenantSettings {
-        environment_id: seed.environment_id.clone(),
-        policy_id: seed.policy_id.clone(),
-        client_id: seed.client_id.clone(),
-        client_secret: Secret::new(seed.client_secret.clone()),
-        region: Default::default(),
-        api_url: Some(emulator.api_url()),
-        auth_url: Some(emulator.auth_url()),
-    }
+    contract_tests::settings_for(emulator, emulator.seed())
+}
+
+fn operator(settings: TenantSettings, limits: Limits) -> Tenant {
+    Tenant::from_operator(settings, limits).expect("valid settings")
 }
 
 /// The misbehaving guest under the real host, with a tenant on an emulator.
@@ -57,7 +52,7 @@ impl Sandbox {
         let runtime = Runtime::from_component(MISBEHAVING, test_config())
             .await
             .unwrap();
-        let tenant = Tenant::with_limits(settings_for(&emulator), tight_limits()).unwrap();
+        let tenant = operator(settings_for(&emulator), tight_limits());
         Sandbox {
             emulator,
             runtime,
@@ -301,7 +296,7 @@ async fn recovers(h: &Harness) {
 
 async fn tight_harness() -> Harness {
     let h = Harness::start().await;
-    let tenant = Tenant::with_limits(settings_for(&h.emulator), tight_limits()).unwrap();
+    let tenant = operator(settings_for(&h.emulator), tight_limits());
     Harness { tenant, ..h }
 }
 
@@ -488,7 +483,7 @@ async fn token_endpoint_rejects_the_secret() {
     let h = Harness::start().await;
     let mut settings = settings_for(&h.emulator);
     settings.client_secret = Secret::new("wrong-secret");
-    let tenant = Tenant::new(settings).unwrap();
+    let tenant = operator(settings, Limits::default());
     let user = h.user();
     match h
         .runtime
@@ -536,7 +531,7 @@ async fn connection_refused() {
         .port();
     let mut settings = settings_for(&h.emulator);
     settings.api_url = Some(format!("http://127.0.0.1:{port}/v1"));
-    let tenant = Tenant::with_limits(settings, tight_limits()).unwrap();
+    let tenant = operator(settings, tight_limits());
     let user = h.user();
     match h
         .runtime
@@ -620,7 +615,7 @@ async fn tenant_queue_bound() {
     let mut limits = tight_limits();
     limits.max_concurrent = 1;
     limits.max_queued = 1;
-    let tenant = Tenant::with_limits(settings_for(&s.emulator), limits).unwrap();
+    let tenant = operator(settings_for(&s.emulator), limits);
     let runtime = &s.runtime;
     let slow = || runtime.invoke(&tenant, "sleep", r#"{"ms": 400}"#);
     let (a, b, c) = tokio::join!(slow(), slow(), async {
@@ -638,7 +633,7 @@ async fn outgoing_request_count_limit() {
     let mut limits = tight_limits();
     // Read All Devices needs three requests (devices, MFA settings, policy).
     limits.http.max_requests = 2;
-    let tenant = Tenant::with_limits(settings_for(&h.emulator), limits).unwrap();
+    let tenant = operator(settings_for(&h.emulator), limits);
     let user = h.user();
     let result = h
         .runtime
@@ -657,7 +652,7 @@ async fn response_body_size_limit() {
     let h = Harness::start().await;
     let mut limits = tight_limits();
     limits.http.max_response_bytes = 64;
-    let tenant = Tenant::with_limits(settings_for(&h.emulator), limits).unwrap();
+    let tenant = operator(settings_for(&h.emulator), limits);
     let user = h.user();
     let result = h
         .runtime
@@ -676,7 +671,7 @@ async fn input_size_limit() {
     let h = Harness::start().await;
     let mut limits = tight_limits();
     limits.max_input_bytes = 64;
-    let tenant = Tenant::with_limits(settings_for(&h.emulator), limits).unwrap();
+    let tenant = operator(settings_for(&h.emulator), limits);
     let input = json!({ "userId": "u", "padding": "x".repeat(100) }).to_string();
     expect_limit(
         h.runtime

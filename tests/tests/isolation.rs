@@ -123,7 +123,7 @@ async fn thousand_concurrent_invocations_over_fifty_tenants() {
 
     let mut tenants = Vec::new();
     for seed in emulator.seeds() {
-        let tenant = Tenant::with_limits(
+        let tenant = Tenant::from_operator(
             TenantSettings {
                 environment_id: seed.environment_id.clone(),
                 policy_id: seed.policy_id.clone(),

@@ -65,15 +65,18 @@ async fn no_secret_or_token_in_logs_or_errors() {
     // A tenant whose secret PingOne refuses.
     let seed = h.emulator.seed().clone();
     let wrong = "wrong-secret-that-must-not-leak";
-    let bad = Tenant::new(TenantSettings {
-        environment_id: seed.environment_id.clone(),
-        policy_id: seed.policy_id.clone(),
-        client_id: seed.client_id.clone(),
-        client_secret: Secret::new(wrong),
-        region: Default::default(),
-        api_url: Some(h.emulator.api_url()),
-        auth_url: Some(h.emulator.auth_url()),
-    })
+    let bad = Tenant::from_operator(
+        TenantSettings {
+            environment_id: seed.environment_id.clone(),
+            policy_id: seed.policy_id.clone(),
+            client_id: seed.client_id.clone(),
+            client_secret: Secret::new(wrong),
+            region: Default::default(),
+            api_url: Some(h.emulator.api_url()),
+            auth_url: Some(h.emulator.auth_url()),
+        },
+        connector_host::Limits::default(),
+    )
     .unwrap();
     let e = h
         .runtime

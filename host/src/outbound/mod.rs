@@ -8,14 +8,13 @@
 //! [`OutboundReport`] so the runtime can report the real cause, whatever
 //! the guest makes of the error it got.
 
+mod body;
+
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body::{Body, Frame};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -24,16 +23,16 @@ use wasmtime_wasi_http::{
 };
 
 use crate::error::Limit;
-use crate::resolver::PublicResolver;
+use crate::policy::NetworkPolicy;
+use crate::resolver::{refusal, GuardedConnector, PolicyResolver};
 use crate::tenant::Tenant;
 use crate::token::TokenError;
+use body::GuardedBody;
 
 /// The shared keep-alive client (HTTP/1.1, TLS with the webpki roots).
-/// Names are resolved with the rebinding guard of [`PublicResolver`].
-pub type HttpClient = hyper_util::client::legacy::Client<
-    hyper_rustls::HttpsConnector<HttpConnector<PublicResolver>>,
-    Full<Bytes>,
->;
+/// Every connection passes the network policy first ([`GuardedConnector`]).
+pub type HttpClient =
+    hyper_util::client::legacy::Client<hyper_rustls::HttpsConnector<GuardedConnector>, Full<Bytes>>;
 
 /// HTTP limits of one invocation.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -72,9 +71,10 @@ impl Default for HttpLimits {
 }
 
 /// Builds the shared client; `connect_timeout` bounds establishing a
-/// connection (the per-tenant first-byte timeout bounds it too).
-pub fn new_client(connect_timeout: Duration) -> HttpClient {
-    let mut http = HttpConnector::new_with_resolver(PublicResolver);
+/// connection (the per-tenant first-byte timeout bounds it too), `policy`
+/// decides which addresses it may reach.
+pub fn new_client(connect_timeout: Duration, policy: Arc<NetworkPolicy>) -> HttpClient {
+    let mut http = HttpConnector::new_with_resolver(PolicyResolver::new(policy.clone()));
     http.enforce_http(false);
     http.set_connect_timeout(Some(connect_timeout));
     http.set_nodelay(true);
@@ -82,7 +82,7 @@ pub fn new_client(connect_timeout: Duration) -> HttpClient {
         .with_webpki_roots()
         .https_or_http()
         .enable_http1()
-        .wrap_connector(http);
+        .wrap_connector(GuardedConnector::new(http, policy));
     hyper_util::client::legacy::Client::builder(TokioExecutor::new())
         .pool_idle_timeout(Duration::from_secs(30))
         .build(https)
@@ -95,6 +95,72 @@ pub(crate) struct OutboundReport {
     pub denied: Option<(String, String)>,
     pub token_error: Option<TokenError>,
     pub limit: Option<(Limit, String)>,
+    /// The first request that failed below HTTP, with the real cause: the
+    /// guest only gets a `wasi:http` error code.
+    pub transport: Option<TransportFailure>,
+}
+
+/// A request that got no (complete) HTTP answer, as the host saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TransportFailure {
+    /// The `wasi:http` error code, in kebab case, e.g. `http-response-timeout`.
+    pub code: &'static str,
+    /// What happened, naming the limit that ended it.
+    pub message: String,
+}
+
+impl TransportFailure {
+    fn new(code: &'static str, message: String) -> Self {
+        TransportFailure { code, message }
+    }
+    fn timeout(message: String) -> Self {
+        Self::new("http-response-timeout", message)
+    }
+    fn incomplete(message: String) -> Self {
+        Self::new("http-response-incomplete", message)
+    }
+    fn protocol(message: String) -> Self {
+        Self::new("http-protocol-error", message)
+    }
+
+    /// The error code the guest is handed.
+    fn to_http_error(&self) -> HttpError {
+        match self.code {
+            "http-response-timeout" => HttpError::HttpResponseTimeout,
+            "http-response-incomplete" => HttpError::HttpResponseIncomplete,
+            "connection-refused" => HttpError::ConnectionRefused,
+            "dns-error" => HttpError::DnsError {
+                rcode: None,
+                info_code: None,
+            },
+            _ => HttpError::HttpProtocolError,
+        }
+    }
+}
+
+/// How a failed attempt ended, before it reaches the guest.
+enum Failure {
+    /// The network policy refused the destination.
+    Denied(String),
+    /// No token (already recorded in the report).
+    Token,
+    /// No (complete) answer.
+    Transport(TransportFailure),
+}
+
+/// The error chain of `e` as one line, without hyper's generic prefixes.
+fn causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = Vec::new();
+    let mut current = e.source();
+    while let Some(cause) = current {
+        parts.push(cause.to_string());
+        current = cause.source();
+    }
+    if parts.is_empty() {
+        e.to_string()
+    } else {
+        parts.join(": ")
+    }
 }
 
 /// The per-invocation `WasiHttpHooks`.
@@ -120,12 +186,10 @@ type ResponseFuture = Box<
 
 impl WasiHttpHooks for Outbound {
     fn forbidden_header_filter(&mut self) -> ForbiddenHeaderFilter {
-        // The guest may not set credentials; the host adds them.
-        Arc::new(|name| {
-            name == http::header::AUTHORIZATION
-                || name == http::header::PROXY_AUTHORIZATION
-                || wasmtime_wasi_http::DEFAULT_FORBIDDEN_HEADERS.contains(name)
-        })
+        // `Authorization` is not forbidden here on purpose: `send_request`
+        // refuses a request that carries it with a `denied` error that says
+        // why, where a forbidden header would only fail inside the guest.
+        Arc::new(|name| wasmtime_wasi_http::DEFAULT_FORBIDDEN_HEADERS.contains(name))
     }
 
     fn send_request(
@@ -155,7 +219,7 @@ impl WasiHttpHooks for Outbound {
             if r.requests > self.limits.max_requests {
                 drop(r);
                 let detail = format!(
-                    "at most {} requests per invocation",
+                    "at most {} requests per invocation (maxRequests)",
                     self.limits.max_requests
                 );
                 return refused(
@@ -165,24 +229,30 @@ impl WasiHttpHooks for Outbound {
                 );
             }
         }
+        let shown = shown_url(request.uri());
         let Some(tenant) = self.tenant.clone() else {
             return refused(
                 None,
                 Some((
-                    request.uri().to_string(),
+                    shown,
                     "no tenant: the manifest call may not use the network".into(),
                 )),
                 HttpError::HttpRequestDenied,
             );
         };
+        for name in [
+            http::header::AUTHORIZATION,
+            http::header::PROXY_AUTHORIZATION,
+        ] {
+            if request.headers().contains_key(&name) {
+                let reason = format!(
+                    "the connector may not set {name}: the host authenticates its requests"
+                );
+                tracing::warn!(url = %shown, %reason, "outgoing request denied");
+                return refused(None, Some((shown, reason)), HttpError::HttpRequestDenied);
+            }
+        }
         if let Some(reason) = tenant.deny_reason(request.uri()) {
-            let uri = request.uri();
-            let shown = format!(
-                "{}://{}{}",
-                uri.scheme_str().unwrap_or("https"),
-                uri.authority().map(|a| a.as_str()).unwrap_or(""),
-                uri.path()
-            );
             tracing::warn!(url = %shown, %reason, "outgoing request denied");
             return refused(None, Some((shown, reason)), HttpError::HttpRequestDenied);
         }
@@ -200,7 +270,7 @@ impl WasiHttpHooks for Outbound {
                 Ok(collected) => collected.to_bytes(),
                 Err(_) => {
                     let detail = format!(
-                        "request bodies are limited to {} bytes",
+                        "request bodies are limited to {} bytes (maxRequestBytes)",
                         limits.max_request_bytes
                     );
                     report
@@ -223,7 +293,29 @@ impl WasiHttpHooks for Outbound {
                 body,
                 deadline: tokio::time::Instant::now() + limits.request_timeout,
             };
-            let response = sender.send().await?;
+            let (mut response, bearer) = match sender.send().await {
+                Ok(sent) => sent,
+                Err(failure) => return Err(sender.record(failure)),
+            };
+            // The token this request carried, the client secret and the
+            // Basic credential never reach the guest, even when the server
+            // echoes them.
+            let scrubber = sender.tenant.inner.scrubber.with_token(
+                bearer
+                    .as_bytes()
+                    .strip_prefix(b"Bearer ")
+                    .unwrap_or_default(),
+            );
+            for value in response.headers_mut().values_mut() {
+                if let Some(clean) = scrubber.header(value) {
+                    *value = clean;
+                }
+            }
+            let expected = response
+                .headers()
+                .get(http::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse().ok());
             let deadline = sender.deadline;
             let response = response.map(|incoming| {
                 GuardedBody {
@@ -231,7 +323,12 @@ impl WasiHttpHooks for Outbound {
                     idle: Box::pin(tokio::time::sleep(limits.between_bytes_timeout)),
                     idle_timeout: limits.between_bytes_timeout,
                     total: Box::pin(tokio::time::sleep_until(deadline)),
+                    request_timeout: limits.request_timeout,
                     remaining: limits.max_response_bytes,
+                    received: 0,
+                    expected,
+                    scrubber: scrubber.stream(),
+                    flushed: false,
                     report,
                 }
                 .boxed_unsync()
@@ -242,6 +339,18 @@ impl WasiHttpHooks for Outbound {
             ))
         })
     }
+}
+
+/// `scheme://host[:port]/path` of a request: no query (it may hold user
+/// data) and no user information (it may hold a password).
+fn shown_url(uri: &http::Uri) -> String {
+    let port = uri.port().map(|p| format!(":{p}")).unwrap_or_default();
+    format!(
+        "{}://{}{port}{}",
+        uri.scheme_str().unwrap_or("https"),
+        uri.host().unwrap_or(""),
+        uri.path()
+    )
 }
 
 /// One guest request on its way out: authenticated, retried when that is
@@ -262,15 +371,17 @@ struct Sender {
 /// What to do after one attempt.
 enum Next {
     Done(hyper::Response<hyper::body::Incoming>),
-    Fail(HttpError),
+    Fail(Failure),
     /// Try again after this pause (`None`: the backoff for this retry);
     /// when retries run out, give the caller `last` (PingOne's answer) or
-    /// the error.
+    /// the failure.
     Retry(
         Option<Duration>,
-        Result<hyper::Response<hyper::body::Incoming>, HttpError>,
+        Result<hyper::Response<hyper::body::Incoming>, Failure>,
     ),
 }
+
+type Sent = (hyper::Response<hyper::body::Incoming>, http::HeaderValue);
 
 impl Sender {
     /// Whether repeating the request cannot do anything twice. A POST may
@@ -287,7 +398,8 @@ impl Sender {
         )
     }
 
-    async fn send(&self) -> Result<hyper::Response<hyper::body::Incoming>, HttpError> {
+    /// Sends the request; the response and the bearer header it carried.
+    async fn send(&self) -> Result<Sent, Failure> {
         let mut retries = 0;
         let mut refreshed_token = false;
         loop {
@@ -304,7 +416,7 @@ impl Sender {
                     refreshed_token = true;
                     continue;
                 }
-                Next::Done(response) => return Ok(response),
+                Next::Done(response) => return Ok((response, bearer)),
                 Next::Fail(e) => return Err(e),
                 Next::Retry(pause, last) => (pause, last),
             };
@@ -313,7 +425,7 @@ impl Sender {
             if retries > self.limits.max_retries
                 || tokio::time::Instant::now() + pause >= self.deadline
             {
-                return last;
+                return last.map(|response| (response, bearer));
             }
             drop(last);
             tracing::debug!(retry = retries, ?pause, "retrying PingOne request");
@@ -321,7 +433,26 @@ impl Sender {
         }
     }
 
-    async fn bearer(&self) -> Result<http::HeaderValue, HttpError> {
+    /// Records a final failure in the report; the code the guest is handed.
+    fn record(&self, failure: Failure) -> HttpError {
+        let mut report = self.report.lock().unwrap();
+        match failure {
+            Failure::Denied(reason) => {
+                report.denied.get_or_insert((shown_url(&self.uri), reason));
+                HttpError::HttpRequestDenied
+            }
+            Failure::Token => {
+                HttpError::InternalError(Some("the host could not obtain an access token".into()))
+            }
+            Failure::Transport(failure) => {
+                let error = failure.to_http_error();
+                report.transport.get_or_insert(failure);
+                error
+            }
+        }
+    }
+
+    async fn bearer(&self) -> Result<http::HeaderValue, Failure> {
         match self
             .tenant
             .inner
@@ -330,12 +461,11 @@ impl Sender {
             .await
         {
             Ok(bearer) => Ok(bearer),
+            Err(e) if e.refused => Err(Failure::Denied(e.message)),
             Err(e) => {
                 tracing::warn!(code = %e.code, status = ?e.status, "access token unavailable");
                 self.report.lock().unwrap().token_error.get_or_insert(e);
-                Err(HttpError::InternalError(Some(
-                    "the host could not obtain an access token".into(),
-                )))
+                Err(Failure::Token)
             }
         }
     }
@@ -348,24 +478,55 @@ impl Sender {
         request
             .headers_mut()
             .insert(http::header::AUTHORIZATION, bearer.clone());
-        let budget = self.first_byte.min(
-            self.deadline
-                .saturating_duration_since(tokio::time::Instant::now()),
-        );
+        let left = self
+            .deadline
+            .saturating_duration_since(tokio::time::Instant::now());
+        let (budget, which) = if self.first_byte <= left {
+            (self.first_byte, "firstByteTimeoutMs")
+        } else {
+            (left, "requestTimeoutMs")
+        };
         let response = match tokio::time::timeout(budget, self.client.request(request)).await {
             // No answer in time: the request may have been processed.
-            Err(_) => return Next::Fail(HttpError::ConnectionReadTimeout),
-            Ok(Err(e)) if e.is_connect() => {
-                // Never reached PingOne: safe to repeat, whatever the method.
-                tracing::debug!(error = %e, "connect failed");
-                return Next::Retry(None, Err(HttpError::ConnectionRefused));
+            Err(_) => {
+                let message = format!(
+                    "no response headers within {which} ({} ms)",
+                    budget.as_millis()
+                );
+                return Next::Fail(Failure::Transport(TransportFailure::timeout(message)));
             }
             Ok(Err(e)) => {
-                tracing::debug!(error = %e, "request failed");
+                if let Some(reason) = refusal(&e) {
+                    return Next::Fail(Failure::Denied(reason));
+                }
+                let destination = format!(
+                    "{}:{}",
+                    self.uri.host().unwrap_or_default(),
+                    self.uri
+                        .port_u16()
+                        .unwrap_or(if self.uri.scheme_str() == Some("http") {
+                            80
+                        } else {
+                            443
+                        })
+                );
+                tracing::debug!(error = %e, %destination, "request failed");
+                let message = format!("{destination}: {}", causes(&e));
+                if e.is_connect() {
+                    // Never reached PingOne: safe to repeat, whatever the method.
+                    let code = if message.contains("dns error") {
+                        "dns-error"
+                    } else {
+                        "connection-refused"
+                    };
+                    let failure = TransportFailure::new(code, message);
+                    return Next::Retry(None, Err(Failure::Transport(failure)));
+                }
+                let failure = Failure::Transport(TransportFailure::protocol(message));
                 return if self.idempotent() {
-                    Next::Retry(None, Err(HttpError::HttpProtocolError))
+                    Next::Retry(None, Err(failure))
                 } else {
-                    Next::Fail(HttpError::HttpProtocolError)
+                    Next::Fail(failure)
                 };
             }
             Ok(Ok(response)) => response,
@@ -397,62 +558,4 @@ fn backoff(retry: u32) -> Duration {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos() % 50);
     Duration::from_millis(100 * 2u64.pow(retry.saturating_sub(1).min(5)) + u64::from(jitter))
-}
-
-/// A response body with a between-bytes timeout and a size cap.
-struct GuardedBody {
-    inner: hyper::body::Incoming,
-    idle: Pin<Box<tokio::time::Sleep>>,
-    idle_timeout: Duration,
-    total: Pin<Box<tokio::time::Sleep>>,
-    remaining: usize,
-    report: Arc<Mutex<OutboundReport>>,
-}
-
-impl Body for GuardedBody {
-    type Data = Bytes;
-    type Error = HttpError;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, HttpError>>> {
-        match Pin::new(&mut self.inner).poll_frame(cx) {
-            Poll::Ready(Some(Ok(frame))) => {
-                let len = frame.data_ref().map_or(0, |d| d.len());
-                if len > self.remaining {
-                    let detail = "response body exceeds the configured cap".to_owned();
-                    self.report
-                        .lock()
-                        .unwrap()
-                        .limit
-                        .get_or_insert((Limit::ResponseSize, detail));
-                    return Poll::Ready(Some(Err(HttpError::HttpResponseBodySize(None))));
-                }
-                self.remaining -= len;
-                let deadline = tokio::time::Instant::now() + self.idle_timeout;
-                self.idle.as_mut().reset(deadline);
-                Poll::Ready(Some(Ok(frame)))
-            }
-            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(if e.is_timeout() {
-                HttpError::HttpResponseTimeout
-            } else {
-                HttpError::HttpResponseIncomplete
-            }))),
-            Poll::Ready(None) => Poll::Ready(None),
-            Poll::Pending => {
-                if self.total.as_mut().poll(cx).is_ready() {
-                    return Poll::Ready(Some(Err(HttpError::HttpResponseTimeout)));
-                }
-                match self.idle.as_mut().poll(cx) {
-                    Poll::Ready(()) => Poll::Ready(Some(Err(HttpError::ConnectionReadTimeout))),
-                    Poll::Pending => Poll::Pending,
-                }
-            }
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
 }
