@@ -113,6 +113,8 @@ impl Fault {
 #[derive(Default)]
 pub struct Faults {
     active: Mutex<Vec<Fault>>,
+    /// Requests a fault was applied to, since start.
+    hits: std::sync::atomic::AtomicU64,
 }
 
 impl Faults {
@@ -124,6 +126,12 @@ impl Faults {
     /// Removes every fault.
     pub fn clear(&self) {
         self.active.lock().unwrap().clear();
+    }
+
+    /// How many requests a fault was applied to since start: faulted
+    /// requests never reach the API's own counters.
+    pub fn hits(&self) -> u64 {
+        self.hits.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The action for this request, using up one of the fault's `times`.
@@ -140,6 +148,7 @@ impl Faults {
                 && path.contains(&f.path_contains)
         })?;
         let action = active[index].action.clone();
+        self.hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if let Some(times) = active[index].times.as_mut() {
             *times -= 1;
             if *times == 0 {

@@ -305,6 +305,11 @@ impl Emulator {
         self.faults.clear();
     }
 
+    /// How many requests an injected fault was applied to since start.
+    pub fn fault_hits(&self) -> u64 {
+        self.faults.hits()
+    }
+
     pub fn port(&self) -> u16 {
         self.port
     }

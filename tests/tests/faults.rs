@@ -1,7 +1,8 @@
 //! The fault matrix: every way a guest, PingOne or the network can go wrong,
 //! one named test each. Every row ends in a structured error that names the
 //! capability and the cause, the host keeps serving, and the next
-//! invocation of the same tenant succeeds.
+//! invocation of the same tenant succeeds once the fault is gone (the
+//! emulator fixed, PingOne back, a call within the limit).
 
 use std::time::Duration;
 
@@ -202,6 +203,7 @@ async fn guest_cannot_read_environment_files_or_the_secret() {
         !out.to_string().contains(&s.emulator.seed().client_id),
         "nor does the client ID"
     );
+    s.still_serves().await;
 }
 
 async fn expect_denied(s: &Sandbox, url: &str) {
@@ -272,10 +274,15 @@ async fn guest_cannot_send_its_own_credentials() {
             json!({ "url": url, "authorization": "Bearer forged" }),
         )
         .await;
-    assert!(
-        result.is_err(),
-        "setting Authorization is refused: {result:?}"
-    );
+    match result {
+        Err(Error::Denied {
+            capability, reason, ..
+        }) => {
+            assert_eq!(capability, "fetch");
+            assert!(reason.contains("authorization"), "{reason}");
+        }
+        other => panic!("setting Authorization must be denied, got {other:?}"),
+    }
     s.still_serves().await;
 }
 
@@ -300,7 +307,16 @@ async fn tight_harness() -> Harness {
     Harness { tenant, ..h }
 }
 
-async fn pingone_status(status: u16, code: &str, method: &str, path: &str) {
+/// PingOne answers `status` to every matching request; `attempts` is how
+/// many requests the host must have sent: 1 when it must not retry, 1 +
+/// `maxRetries` when it retries, 2 for a 401 (one token refresh).
+async fn pingone_status(
+    status: u16,
+    code: &str,
+    method: &str,
+    path: &str,
+    attempts: u64,
+) -> Harness {
     let h = tight_harness().await;
     h.emulator.inject(
         Fault::new(
@@ -337,52 +353,64 @@ async fn pingone_status(status: u16, code: &str, method: &str, path: &str) {
         }
         other => panic!("expected PingOne {status}, got {other:?}"),
     }
+    assert_eq!(
+        h.emulator.fault_hits(),
+        attempts,
+        "requests the host sent for PingOne {status}"
+    );
     recovers(&h).await;
+    h
 }
 
 #[tokio::test]
 async fn pingone_400() {
-    pingone_status(400, "INVALID_DATA", "POST", "/devices").await;
+    pingone_status(400, "INVALID_DATA", "POST", "/devices", 1).await;
 }
 
 #[tokio::test]
 async fn pingone_401_after_one_token_refresh() {
-    pingone_status(401, "ACCESS_FAILED", "GET", "/devices/").await;
+    let h = pingone_status(401, "ACCESS_FAILED", "GET", "/devices/", 2).await;
+    assert_eq!(
+        h.tenant.token_fetches(),
+        2,
+        "the 401 made the host fetch a new token, once"
+    );
+    assert_eq!(h.emulator.stats().token_requests, 2);
 }
 
 #[tokio::test]
 async fn pingone_403() {
-    pingone_status(403, "ACCESS_FAILED", "GET", "/devices/").await;
+    pingone_status(403, "ACCESS_FAILED", "GET", "/devices/", 1).await;
 }
 
 #[tokio::test]
 async fn pingone_404() {
-    pingone_status(404, "NOT_FOUND", "GET", "/devices/").await;
+    pingone_status(404, "NOT_FOUND", "GET", "/devices/", 1).await;
 }
 
 #[tokio::test]
 async fn pingone_409() {
-    pingone_status(409, "REQUEST_FAILED", "POST", "/devices").await;
+    pingone_status(409, "REQUEST_FAILED", "POST", "/devices", 1).await;
 }
 
 #[tokio::test]
 async fn pingone_415() {
-    pingone_status(415, "INVALID_REQUEST", "POST", "/devices").await;
+    pingone_status(415, "INVALID_REQUEST", "POST", "/devices", 1).await;
 }
 
 #[tokio::test]
 async fn pingone_429_persisting() {
-    pingone_status(429, "REQUEST_LIMITED", "GET", "/devices/").await;
+    pingone_status(429, "REQUEST_LIMITED", "GET", "/devices/", 3).await;
 }
 
 #[tokio::test]
 async fn pingone_500() {
-    pingone_status(500, "UNEXPECTED_ERROR", "GET", "/devices/").await;
+    pingone_status(500, "UNEXPECTED_ERROR", "GET", "/devices/", 3).await;
 }
 
 #[tokio::test]
 async fn pingone_503() {
-    pingone_status(503, "UNEXPECTED_ERROR", "GET", "/devices/").await;
+    pingone_status(503, "UNEXPECTED_ERROR", "GET", "/devices/", 3).await;
 }
 
 #[tokio::test]
@@ -406,6 +434,7 @@ async fn pingone_500_on_post_is_not_retried() {
         matches!(result, Err(Error::Api { status: 500, .. })),
         "a POST that may have created something is not repeated: {result:?}"
     );
+    assert_eq!(h.emulator.fault_hits(), 1, "sent once");
     recovers(&h).await;
 }
 
@@ -424,6 +453,7 @@ async fn pingone_429_with_retry_after_then_success() {
         )
         .times(1),
     );
+    let started = std::time::Instant::now();
     let out = h
         .ok(
             "updateUserMFAEnabled",
@@ -434,6 +464,57 @@ async fn pingone_429_with_retry_after_then_success() {
         out["mfaEnabled"], true,
         "the PUT went through after Retry-After"
     );
+    assert_eq!(h.emulator.fault_hits(), 1, "one 429, then the retry");
+    // The behaviour under test is the wait itself: the retry may not come
+    // before the second PingOne asked for.
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "the retry waited Retry-After ({:?})",
+        started.elapsed()
+    );
+}
+
+/// A `Retry-After` beyond `maxRetryAfterMs` is not waited for: PingOne's
+/// 429 goes back at once, and the request is not repeated.
+async fn retry_after_beyond_the_cap(retry_after: u64, max_retry_after: Duration) {
+    let mut limits = tight_limits();
+    limits.http.max_retry_after = max_retry_after;
+    let h = Harness::start().await;
+    let h = Harness {
+        tenant: operator(settings_for(&h.emulator), limits),
+        ..h
+    };
+    let user = h.user();
+    h.emulator.inject(Fault::new(
+        "/mfaEnabled",
+        FaultAction::Respond {
+            status: 429,
+            body: None,
+            retry_after: Some(retry_after),
+        },
+    ));
+    match h
+        .call("readUserMFAEnabled", json!({ "userId": user }))
+        .await
+    {
+        Err(Error::Api { status: 429, .. }) => {}
+        // Waiting would have run into the wall-clock limit (3 s) instead.
+        other => panic!("expected PingOne's 429 at once, got {other:?}"),
+    }
+    assert_eq!(h.emulator.fault_hits(), 1, "not repeated");
+    recovers(&h).await;
+}
+
+#[tokio::test]
+async fn pingone_429_retry_after_beyond_the_default_cap() {
+    retry_after_beyond_the_cap(30, connector_host::HttpLimits::default().max_retry_after).await;
+}
+
+#[tokio::test]
+async fn pingone_429_retry_after_beyond_the_tenants_cap() {
+    // 1 s would be waited under the default cap (see the row above this
+    // one's twin); this tenant allows only 500 ms.
+    retry_after_beyond_the_cap(1, Duration::from_millis(500)).await;
 }
 
 #[tokio::test]
@@ -453,6 +534,7 @@ async fn pingone_503_then_success_for_an_idempotent_read() {
     );
     let out = h.ok("readUserMFAEnabled", json!({ "userId": user })).await;
     assert_eq!(out["statusCode"], 200);
+    assert_eq!(h.emulator.fault_hits(), 2, "two 503s, then the answer");
 }
 
 #[tokio::test]
@@ -485,13 +567,10 @@ async fn token_endpoint_rejects_the_secret() {
     settings.client_secret = Secret::new("wrong-secret");
     let tenant = operator(settings, Limits::default());
     let user = h.user();
+    let input = json!({ "userId": user }).to_string();
     match h
         .runtime
-        .invoke(
-            &tenant,
-            "readUserMFAEnabled",
-            &json!({ "userId": user }).to_string(),
-        )
+        .invoke(&tenant, "readUserMFAEnabled", &input)
         .await
     {
         Err(e @ Error::Token { .. }) => {
@@ -500,12 +579,19 @@ async fn token_endpoint_rejects_the_secret() {
                 "{e:?}"
             );
             assert!(
-                !e.to_string().contains("wrong-secret"),
+                !e.to_json().to_string().contains("wrong-secret"),
                 "the secret is not in the error"
             );
         }
         other => panic!("expected a token error, got {other:?}"),
     }
+    // The administrator sets the app's secret to what the tenant sends: the
+    // same tenant is served, no restart needed.
+    assert!(h.emulator.set_client_secret(&h.env_id(), "wrong-secret"));
+    h.runtime
+        .invoke(&tenant, "readUserMFAEnabled", &input)
+        .await
+        .expect("the same tenant succeeds once its secret is valid");
 }
 
 #[tokio::test]
@@ -531,64 +617,105 @@ async fn connection_refused() {
         .port();
     let mut settings = settings_for(&h.emulator);
     settings.api_url = Some(format!("http://127.0.0.1:{port}/v1"));
+    settings.auth_url = Some(format!("http://127.0.0.1:{port}"));
     let tenant = operator(settings, tight_limits());
     let user = h.user();
+    let input = json!({ "userId": user }).to_string();
+    // The token request is the first to meet the closed port.
     match h
         .runtime
-        .invoke(
-            &tenant,
-            "readUserMFAEnabled",
-            &json!({ "userId": user }).to_string(),
-        )
+        .invoke(&tenant, "readUserMFAEnabled", &input)
         .await
     {
-        Err(Error::Transport {
-            capability, code, ..
+        Err(Error::Token {
+            capability,
+            code,
+            message,
+            ..
         }) => {
             assert_eq!(capability, "readUserMFAEnabled");
-            assert!(
-                code.contains("connection") || code.contains("destination"),
-                "{code}"
-            );
+            assert_eq!(code, "connection-refused", "{message}");
         }
-        other => panic!("expected a transport error, got {other:?}"),
+        other => panic!("expected the token endpoint to be unreachable, got {other:?}"),
     }
-    recovers(&h).await;
+    // PingOne comes back on that port (same seeds, same environment): the
+    // same tenant is served.
+    let back = Emulator::start(EmulatorConfig {
+        port,
+        ..EmulatorConfig::default()
+    })
+    .await
+    .expect("the freed port can be bound again");
+    h.runtime
+        .invoke(&tenant, "readUserMFAEnabled", &input)
+        .await
+        .expect("the same tenant succeeds once PingOne answers");
+    back.shutdown().await;
 }
 
-async fn transport_fault(action: FaultAction) -> Harness {
+/// The host names what ended the request: the `wasi:http` code and a
+/// message that contains `cause` (the limit's key, or what went missing).
+async fn transport_fault(action: FaultAction, code: &str, cause: &str) {
     let h = tight_harness().await;
     h.emulator.inject(Fault::new("/devices/", action));
     match read_device(&h).await {
         Err(Error::Transport {
             capability,
-            code,
+            code: c,
             message,
         }) => {
             assert_eq!(capability, "readDevice");
-            assert!(!code.is_empty() && !message.is_empty());
+            assert_eq!(c, code, "{message}");
+            assert!(message.contains(cause), "{message}");
+            assert!(!message.contains("StreamError"), "{message}");
         }
         other => panic!("expected a transport error, got {other:?}"),
     }
-    h
+    recovers(&h).await;
 }
 
 #[tokio::test]
 async fn server_accepts_and_never_answers() {
-    let h = transport_fault(FaultAction::Hang).await;
-    recovers(&h).await;
+    transport_fault(
+        FaultAction::Hang,
+        "http-response-timeout",
+        "firstByteTimeoutMs (800 ms)",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn server_sends_headers_then_stalls() {
-    let h = transport_fault(FaultAction::StallAfterHeaders).await;
-    recovers(&h).await;
+    transport_fault(
+        FaultAction::StallAfterHeaders,
+        "http-response-timeout",
+        "betweenBytesTimeoutMs (400 ms)",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn body_that_trickles_past_the_request_timeout() {
+    // One byte every 100 ms never trips the 400 ms between-bytes timeout,
+    // but the 64 KiB body would take minutes.
+    transport_fault(
+        FaultAction::Trickle {
+            interval_millis: 100,
+        },
+        "http-response-timeout",
+        "requestTimeoutMs (2000 ms)",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn truncated_body() {
-    let h = transport_fault(FaultAction::Truncate).await;
-    recovers(&h).await;
+    transport_fault(
+        FaultAction::Truncate,
+        "http-response-incomplete",
+        "truncated",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -625,6 +752,10 @@ async fn tenant_queue_bound() {
     assert!(a.is_ok() && b.is_ok(), "one runs, one waits: {a:?} {b:?}");
     expect_limit(c, "echo", Limit::Concurrency);
     assert_eq!(tenant.stats().rejected, 1);
+    runtime
+        .invoke(&tenant, "echo", "{}")
+        .await
+        .expect("the queue drained: the same tenant is served");
 }
 
 #[tokio::test]
@@ -644,26 +775,37 @@ async fn outgoing_request_count_limit() {
         )
         .await;
     expect_limit(result, "readAllDevices", Limit::Requests);
-    recovers(&h).await;
-}
-
-#[tokio::test]
-async fn response_body_size_limit() {
-    let h = Harness::start().await;
-    let mut limits = tight_limits();
-    limits.http.max_response_bytes = 64;
-    let tenant = operator(settings_for(&h.emulator), limits);
-    let user = h.user();
-    let result = h
-        .runtime
+    // One request fits the same tenant's limit.
+    h.runtime
         .invoke(
             &tenant,
             "readUserMFAEnabled",
             &json!({ "userId": user }).to_string(),
         )
-        .await;
-    expect_limit(result, "readUserMFAEnabled", Limit::ResponseSize);
-    recovers(&h).await;
+        .await
+        .expect("a capability within the request limit succeeds");
+}
+
+#[tokio::test]
+async fn response_body_size_limit() {
+    let h = Harness::start().await;
+    let user = h.user();
+    let input = json!({ "userId": user }).to_string();
+    let small = h.ok("readUserMFAEnabled", json!({ "userId": user })).await;
+    let cap = small["rawResponse"].to_string().len() + 64;
+    // A device list larger than what the MFA-enabled answer needs.
+    for phone in ["+15125550101", "+15125550102", "+15125550103"] {
+        h.active_sms(&user, phone).await;
+    }
+    let mut limits = tight_limits();
+    limits.http.max_response_bytes = cap;
+    let tenant = operator(settings_for(&h.emulator), limits);
+    let result = h.runtime.invoke(&tenant, "readAllDevices", &input).await;
+    expect_limit(result, "readAllDevices", Limit::ResponseSize);
+    h.runtime
+        .invoke(&tenant, "readUserMFAEnabled", &input)
+        .await
+        .expect("a response within the cap is read by the same tenant");
 }
 
 #[tokio::test]
@@ -680,7 +822,17 @@ async fn input_size_limit() {
         "readUserMFAEnabled",
         Limit::InputSize,
     );
-    recovers(&h).await;
+    let small = json!({ "userId": h.user() }).to_string();
+    assert!(small.len() <= 64);
+    h.runtime
+        .invoke(&tenant, "readUserMFAEnabled", &small)
+        .await
+        .expect("an input within the limit is served for the same tenant");
+    assert_eq!(
+        tenant.stats().guest_faults,
+        0,
+        "the caller's input is not the guest's fault"
+    );
 }
 
 #[tokio::test]
@@ -693,4 +845,54 @@ async fn unknown_capability_is_a_structured_error() {
         other => panic!("expected an unknown capability, got {other:?}"),
     }
     recovers(&h).await;
+}
+
+#[tokio::test]
+async fn guest_faults_count_only_the_guests_own_faults() {
+    let s = Sandbox::start().await;
+    let mut limits = tight_limits();
+    limits.max_input_bytes = 256;
+    limits.max_concurrent = 1;
+    limits.max_queued = 0;
+    limits.http.max_response_bytes = 16;
+    let tenant = operator(settings_for(&s.emulator), limits);
+    let runtime = &s.runtime;
+    let env = &s.emulator.seed().environment_id;
+    let user = &s.emulator.seed().users[0].id;
+    let url = format!("{}/environments/{env}/users/{user}", s.emulator.api_url());
+    // The caller's input too large, the tenant's queue full, PingOne's
+    // answer too large: none of them is the guest's doing.
+    let big = json!({ "padding": "x".repeat(300) }).to_string();
+    expect_limit(
+        runtime.invoke(&tenant, "echo", &big).await,
+        "echo",
+        Limit::InputSize,
+    );
+    let (slow, refused) = tokio::join!(runtime.invoke(&tenant, "sleep", r#"{"ms": 300}"#), async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        runtime.invoke(&tenant, "echo", "{}").await
+    });
+    assert!(slow.is_ok(), "{slow:?}");
+    expect_limit(refused, "echo", Limit::Concurrency);
+    expect_limit(
+        runtime
+            .invoke(&tenant, "fetch", &json!({ "url": url }).to_string())
+            .await,
+        "fetch",
+        Limit::ResponseSize,
+    );
+    assert_eq!(tenant.stats().guest_faults, 0, "{:?}", tenant.stats());
+    // A panic is.
+    assert!(runtime.invoke(&tenant, "panic", "{}").await.is_err());
+    let stats = tenant.stats();
+    // The refused invocation never ran: it counts as rejected, not failed.
+    assert_eq!(
+        (stats.guest_faults, stats.failures, stats.rejected),
+        (1, 3, 1),
+        "{stats:?}"
+    );
+    runtime
+        .invoke(&tenant, "echo", "{}")
+        .await
+        .expect("the same tenant is served");
 }

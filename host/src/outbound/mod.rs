@@ -148,6 +148,21 @@ enum Failure {
     Transport(TransportFailure),
 }
 
+/// Whether hyper saw the connection close before the message was complete.
+fn is_incomplete(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(e);
+    while let Some(cause) = current {
+        if cause
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_incomplete_message)
+        {
+            return true;
+        }
+        current = cause.source();
+    }
+    false
+}
+
 /// The error chain of `e` as one line, without hyper's generic prefixes.
 fn causes(e: &(dyn std::error::Error + 'static)) -> String {
     let mut parts = Vec::new();
@@ -522,7 +537,13 @@ impl Sender {
                     let failure = TransportFailure::new(code, message);
                     return Next::Retry(None, Err(Failure::Transport(failure)));
                 }
-                let failure = Failure::Transport(TransportFailure::protocol(message));
+                let failure = if is_incomplete(&e) {
+                    Failure::Transport(TransportFailure::incomplete(format!(
+                        "the response was truncated: {message}"
+                    )))
+                } else {
+                    Failure::Transport(TransportFailure::protocol(message))
+                };
                 return if self.idempotent() {
                     Next::Retry(None, Err(failure))
                 } else {
