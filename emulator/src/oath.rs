@@ -54,7 +54,9 @@ pub const SEED_TOKENS: [(&str, OathKind); 4] = [
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum OathKind {
+    /// RFC 4226: each code belongs to a counter value.
     Hotp,
+    /// RFC 6238: each code belongs to a 30-second time step.
     Totp,
 }
 
@@ -71,8 +73,11 @@ impl OathKind {
 /// A seeded OATH token as tests and demos see it: enough to compute codes.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct SeedOathToken {
+    /// The serial number an OATH_TOKEN device names (`serialNumber`).
     pub serial_number: String,
+    /// HOTP or TOTP.
     pub kind: OathKind,
+    /// Digits per code (6).
     pub digits: u32,
     /// The token's secret, base32 without padding.
     pub secret: String,
@@ -98,8 +103,11 @@ impl SeedOathToken {
 /// An OATH token of an environment's inventory.
 #[derive(Clone, Debug)]
 pub struct OathToken {
+    /// The token's serial number (the inventory's key).
     pub serial_number: String,
+    /// HOTP or TOTP.
     pub kind: OathKind,
+    /// The shared secret (HMAC-SHA-1 key).
     pub secret: Vec<u8>,
     /// HOTP: the counter of the next expected code.
     pub counter: u64,
@@ -124,9 +132,11 @@ pub enum Accepted {
 /// The outcome of an activation code with `oathResync`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
+    /// The code is good; the device may be activated.
     Accepted,
     /// The code was far ahead: the next code completes the resync.
     ResyncNext,
+    /// A wrong code (counted as a failure).
     Rejected,
 }
 
