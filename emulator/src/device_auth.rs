@@ -31,8 +31,9 @@
 //! * An `otp` given at creation is checked against the user's usable TOTP and
 //!   OATH_TOKEN devices (or the `selectedDevice.id`): success creates a
 //!   COMPLETED authentication (`authenticators: ["otp"]`); failure answers
-//!   400 INVALID_OTP and creates nothing. OATH token seeds are not modelled:
-//!   any 6-digit code matches an OATH_TOKEN device (as at activation).
+//!   400 INVALID_OTP and creates nothing. An OATH_TOKEN device takes the
+//!   codes of its token (HOTP look-ahead or TOTP window, see `oath`); an
+//!   accepted code moves the token on, so it cannot be used again.
 //! * Wrong assertions answer 400 INVALID_DATA with the detail codes listed
 //!   on [`fido::assertion_error`]; the state stays ASSERTION_REQUIRED.
 //! * `compatibility`: `FULL`, `SECURITY_KEY_ONLY` or `NONE`; `NONE` refuses
@@ -484,15 +485,20 @@ fn method_of(t: DeviceType) -> &'static str {
     }
 }
 
-/// Whether `code` is a valid OTP of a TOTP / OATH_TOKEN device now.
-fn device_code_matches(d: &Device, code: &str, now: i64) -> bool {
+/// Whether `code` is a valid OTP of a TOTP / OATH_TOKEN / YUBIKEY device
+/// now (nothing is consumed: see [`record_code_use`]).
+fn device_code_matches(env: &Environment, d: &Device, code: &str, now: i64) -> bool {
     match d.device_type {
         DeviceType::Totp => d
             .totp_secret
             .as_deref()
             .is_some_and(|s| otp::totp_matches(s, now, code)),
-        // OATH token seeds are not modelled (see the module comment).
-        DeviceType::OathToken => code.len() == 6 && code.bytes().all(|c| c.is_ascii_digit()),
+        // The code of the device's OATH token (see `oath`).
+        DeviceType::OathToken => d
+            .serial_number
+            .as_deref()
+            .and_then(|s| env.oath_tokens.get(s))
+            .is_some_and(|t| t.verify(code, now).is_some()),
         // YUBIKEY (inferred): a well-formed OTP of the key that activated
         // the device (same public ID), never seen before (no replay).
         DeviceType::Yubikey => {
@@ -504,12 +510,24 @@ fn device_code_matches(d: &Device, code: &str, now: i64) -> bool {
     }
 }
 
-/// Remembers an accepted YubiKey OTP so that it cannot be replayed.
-fn record_code_use(env: &mut Environment, device_id: &str, code: &str) {
-    if let Some(d) = env.devices.get_mut(device_id) {
-        if d.device_type == DeviceType::Yubikey {
-            d.yubikey_used_otps.push(code.to_string());
+/// Consumes an accepted code so that it cannot be replayed: a YubiKey OTP
+/// is remembered, an OATH token moves past the code's counter or time step.
+fn record_code_use(env: &mut Environment, device_id: &str, code: &str, now: i64) {
+    let Some(d) = env.devices.get_mut(device_id) else {
+        return;
+    };
+    match d.device_type {
+        DeviceType::Yubikey => d.yubikey_used_otps.push(code.to_string()),
+        DeviceType::OathToken => {
+            let token = d
+                .serial_number
+                .as_deref()
+                .and_then(|s| env.oath_tokens.get_mut(s));
+            if let Some(t) = token {
+                t.check(code, now);
+            }
         }
+        _ => {}
     }
 }
 
@@ -796,7 +814,7 @@ fn create(state: &AppState, env_id: &str, b: &Map<String, Value>) -> ApiResult<V
         let matched = usable
             .iter()
             .filter(|d| selected_id.as_ref().is_none_or(|s| *s == d.id))
-            .find(|d| device_code_matches(d, &code, now))
+            .find(|d| device_code_matches(env, d, &code, now))
             .map(|d| d.id.clone());
         let Some(device_id) = matched else {
             return Err(ApiError::invalid_data(Detail::new(
@@ -805,7 +823,7 @@ fn create(state: &AppState, env_id: &str, b: &Map<String, Value>) -> ApiResult<V
                 "Invalid OTP",
             )));
         };
-        record_code_use(env, &device_id, &code);
+        record_code_use(env, &device_id, &code, now);
         da.selected = Selected::Device(device_id);
         da.complete("otp", now);
     } else if let Some(uid) = &user_id {
@@ -974,7 +992,7 @@ fn check_otp(
                     .as_deref()
                     .is_some_and(|o| otp::constant_eq(o, &code))
             } else {
-                device_code_matches(d, &code, now)
+                device_code_matches(env, d, &code, now)
             };
             (d.device_type, Some(id.clone()), ok)
         }
@@ -989,7 +1007,7 @@ fn check_otp(
     };
     if ok {
         if let Some(id) = &device_id {
-            record_code_use(env, id, &code);
+            record_code_use(env, id, &code, now);
         }
         da.complete(method_of(t), now);
         return Ok(());

@@ -19,7 +19,7 @@ use crate::error::{ApiError, ApiResult, Detail};
 use crate::filter::{self, Attr, Filterable};
 use crate::state::{AppState, Environment, Store};
 use crate::time::rfc3339_ms;
-use crate::{fido, otp, policies, SentMessage};
+use crate::{fido, oath, otp, policies, SentMessage};
 
 pub const NICKNAME_MAX: usize = 100;
 
@@ -533,6 +533,7 @@ pub async fn delete_device(
     let env = store.env_mut(&env_id)?;
     env.device(&user_id, &device_id)?;
     env.devices.remove(&device_id);
+    oath::release(&mut env.oath_tokens, &device_id);
     if let Some(u) = env.users.get_mut(&user_id) {
         u.device_order.retain(|d| d != &device_id);
         u.updated_at = now;
@@ -927,19 +928,7 @@ fn create_device(
             device.totp_secret = Some(secret);
         }
         DeviceType::OathToken => {
-            let serial = opt_str(b, "serialNumber", "serialNumber")?.ok_or_else(|| {
-                ApiError::required_value(
-                    "serialNumber",
-                    "serialNumber is required for OATH_TOKEN devices",
-                )
-            })?;
-            if serial.trim().is_empty() {
-                return Err(ApiError::invalid_value(
-                    "serialNumber",
-                    "serialNumber must not be empty",
-                ));
-            }
-            device.serial_number = Some(serial.to_string());
+            device.serial_number = Some(oath::serial_for_new_device(&env.oath_tokens, b)?);
         }
         DeviceType::Fido2 | DeviceType::Platform | DeviceType::SecurityKey => {
             let (rp_id, rp_name) = match b.get("rp") {
@@ -1044,6 +1033,9 @@ fn create_device(
     };
     let id = device.id.clone();
     let v = with_test_otp(device.to_json(state), test_otp);
+    if let Some(serial) = device.serial_number.as_deref() {
+        oath::bind(&mut env.oath_tokens, serial, &id);
+    }
     env.devices.insert(id.clone(), device);
     if status == DeviceStatus::Active {
         append_to_order(env, user_id, &id, now);
@@ -1113,9 +1105,9 @@ fn activate(
             _ => return Err(ApiError::required_value("otp", "otp is required")),
         };
         let max_failures = policies::otp_failure_count(&policy, t).max(1);
-        let device = env.device_mut(user_id, device_id)?;
         match t {
             DeviceType::Sms | DeviceType::Voice | DeviceType::Email => {
+                let device = env.device_mut(user_id, device_id)?;
                 let lifetime = policies::otp_lifetime_ms(&policy, t);
                 let Some(p) = device.pairing_otp.as_mut() else {
                     return Err(otp_exhausted());
@@ -1135,6 +1127,7 @@ fn activate(
                 }
             }
             DeviceType::Totp | DeviceType::OathToken | DeviceType::Yubikey => {
+                let device = env.device(user_id, device_id)?;
                 if now < device.locked_until {
                     return Err(otp_exhausted());
                 }
@@ -1147,10 +1140,24 @@ fn activate(
                     // modhex characters); its first 12 characters become the
                     // key's public ID. The AES part is not modelled.
                     DeviceType::Yubikey => otp::is_yubikey_otp(code.trim()),
-                    // OATH tokens: seeds are not modelled yet, so any 6-digit
-                    // numeric code activates the token.
-                    _ => code.len() == 6 && code.bytes().all(|c| c.is_ascii_digit()),
+                    // OATH tokens: the code of the bound token (see `oath`).
+                    _ => {
+                        let resync = oath::resync_flag(b)?;
+                        let serial = device.serial_number.clone().unwrap_or_default();
+                        match env.oath_tokens.get_mut(&serial) {
+                            // Every OATH_TOKEN device is bound to a token of
+                            // the inventory; without one no code can match.
+                            None => false,
+                            Some(token) if !resync => token.check(code.trim(), now),
+                            Some(token) => match token.check_with_resync(code.trim(), now) {
+                                oath::Verdict::Accepted => true,
+                                oath::Verdict::Rejected => false,
+                                oath::Verdict::ResyncNext => return Err(oath::resync_next_error()),
+                            },
+                        }
+                    }
                 };
+                let device = env.device_mut(user_id, device_id)?;
                 if ok {
                     if t == DeviceType::Yubikey {
                         let code = code.trim();

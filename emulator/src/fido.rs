@@ -121,9 +121,12 @@ pub const FLAG_UV: u8 = 0x04;
 pub const FLAG_AT: u8 = 0x40;
 pub const FLAG_ED: u8 = 0x80;
 
-/// 400 INVALID_DATA with detail `INVALID_ATTESTATION` on `attestation`.
+/// 400 INVALID_DATA with detail `INVALID_VALUE` on `attestation`. PingOne's
+/// canonical 400 detail codes (the platform OpenAPI document's
+/// `Bad_Request_Error_Detail_Code`) have no attestation-specific code; the
+/// message says what is wrong.
 fn bad_attestation(msg: impl Into<String>) -> ApiError {
-    ApiError::invalid_data(Detail::new("INVALID_ATTESTATION", Some("attestation"), msg))
+    ApiError::invalid_value("attestation", msg)
 }
 
 /// Parses the `attestation` / `assertion` request field: a JSON string (what
@@ -152,9 +155,9 @@ fn credential_json(v: &Value, target: &str) -> ApiResult<Value> {
 ///   key. `packed` with `x5c` (full attestation with a certificate chain) is
 ///   not supported by the emulator and is refused (400).
 ///
-/// Any other format is refused. clientData problems answer 400
-/// INVALID_DATA / INVALID_VALUE (target `attestation` or `origin`);
-/// attestation-object problems answer 400 INVALID_DATA / INVALID_ATTESTATION.
+/// Any other format is refused. Every problem answers 400 INVALID_DATA /
+/// INVALID_VALUE, on target `origin` for a wrong origin and `attestation`
+/// otherwise.
 pub fn check_attestation(
     attestation: &Value,
     origin: &str,

@@ -7,7 +7,8 @@
 //! * Auth base: `http://127.0.0.1:{port}`
 //!
 //! Modules are organised by resource: `devices`, `device_auth`,
-//! `pairing_keys`, `auth_codes`, `policies`, `users`, `token`; `fido`,
+//! `pairing_keys`, `auth_codes`, `policies`, `users`, `token`, `oath` (the
+//! environment's OATH token inventory); `fido`,
 //! `cbor` and `authenticator` (a software WebAuthn authenticator for tests
 //! and demos) hold the WebAuthn parts.
 //!
@@ -56,6 +57,7 @@ pub mod error;
 pub mod faults;
 pub mod fido;
 pub mod filter;
+pub mod oath;
 pub mod otp;
 pub mod pairing_keys;
 pub mod policies;
@@ -75,6 +77,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use error::{ApiError, Detail};
+pub use oath::SeedOathToken;
 pub use state::AppState;
 
 /// Emulator settings.
@@ -110,6 +113,9 @@ pub struct Seed {
     /// and authentication codes use it.
     pub application_id: String,
     pub users: Vec<SeedUser>,
+    /// The OATH tokens imported into the environment (serial numbers and
+    /// secrets), for OATH_TOKEN devices.
+    pub oath_tokens: Vec<SeedOathToken>,
 }
 
 #[derive(Clone, Debug, serde::Serialize)]
@@ -334,7 +340,9 @@ impl Emulator {
     }
 
     /// `{"apiUrl","authUrl","environmentId","clientId","clientSecret",
-    /// "policyId","users":[{"id","username"}],"environments":[...]}`
+    /// "policyId","users":[{"id","username"}],
+    /// "oathTokens":[{"serialNumber","type","digits","secret"}],
+    /// "environments":[...]}`
     pub fn startup_info(&self) -> Value {
         startup_info_for(&self.state)
     }
@@ -458,7 +466,13 @@ fn seed_info(seed: &Seed) -> Value {
         "clientSecret": seed.client_secret,
         "policyId": seed.policy_id,
         "applicationId": seed.application_id,
-        "users": seed.users.iter().map(|u| json!({"id": u.id, "username": u.username})).collect::<Vec<_>>()
+        "users": seed.users.iter().map(|u| json!({"id": u.id, "username": u.username})).collect::<Vec<_>>(),
+        "oathTokens": seed.oath_tokens.iter().map(|t| json!({
+            "serialNumber": t.serial_number,
+            "type": t.kind.as_str(),
+            "digits": t.digits,
+            "secret": t.secret
+        })).collect::<Vec<_>>()
     })
 }
 

@@ -1,4 +1,5 @@
-//! One-time passwords: random pairing OTPs and RFC 6238 TOTP.
+//! One-time passwords: random pairing OTPs, RFC 4226 HOTP, RFC 6238 TOTP
+//! and the shape of YubiKey OTPs.
 
 use hmac::{Hmac, Mac};
 use rand::Rng;
@@ -47,15 +48,32 @@ pub fn hotp(secret: &[u8], counter: u64) -> String {
     format!("{:06}", bin % 1_000_000)
 }
 
+/// The first counter in `from..=from + look_ahead` whose HOTP code is
+/// `code` (RFC 4226 §7.4: the server looks a few counter values ahead
+/// because a token's counter moves on each button press, accepted or not).
+pub fn hotp_find(secret: &[u8], from: u64, look_ahead: u64, code: &str) -> Option<u64> {
+    (from..=from.saturating_add(look_ahead)).find(|c| constant_eq(&hotp(secret, *c), code))
+}
+
+/// The RFC 6238 time step (30 s) that `unix_ms` falls in.
+pub fn totp_step(unix_ms: i64) -> i64 {
+    unix_ms.max(0) / 1000 / 30
+}
+
 /// RFC 6238 TOTP (SHA-1, 30 s step, 6 digits) at `unix_ms`.
 pub fn totp(secret: &[u8], unix_ms: i64) -> String {
-    hotp(secret, (unix_ms.max(0) / 1000 / 30) as u64)
+    hotp(secret, totp_step(unix_ms) as u64)
 }
 
 /// Checks a TOTP code, accepting one step of drift either way.
 pub fn totp_matches(secret: &[u8], unix_ms: i64, code: &str) -> bool {
-    let step = unix_ms.max(0) / 1000 / 30;
-    (step - 1..=step + 1).any(|s| s >= 0 && constant_eq(&hotp(secret, s as u64), code))
+    totp_find(secret, unix_ms, code).is_some()
+}
+
+/// The time step (now, one before or one after) whose TOTP code is `code`.
+pub fn totp_find(secret: &[u8], unix_ms: i64, code: &str) -> Option<i64> {
+    let step = totp_step(unix_ms);
+    (step - 1..=step + 1).find(|s| *s >= 0 && constant_eq(&hotp(secret, *s as u64), code))
 }
 
 /// The modhex alphabet of YubiKey OTPs: hex digits 0-f written with
@@ -124,12 +142,39 @@ mod tests {
     }
 
     #[test]
+    fn rfc4226_vectors() {
+        // RFC 4226 appendix D: the HOTP values for counters 0 to 9.
+        let secret = b"12345678901234567890";
+        let expected = [
+            "755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583",
+            "399871", "520489",
+        ];
+        for (counter, code) in expected.iter().enumerate() {
+            assert_eq!(hotp(secret, counter as u64), *code, "counter {counter}");
+        }
+        assert_eq!(hotp_find(secret, 0, 0, "755224"), Some(0));
+        assert_eq!(hotp_find(secret, 2, 3, "338314"), Some(4));
+        assert_eq!(hotp_find(secret, 2, 1, "338314"), None, "beyond the window");
+        assert_eq!(
+            hotp_find(secret, 1, 9, "755224"),
+            None,
+            "behind the counter"
+        );
+    }
+
+    #[test]
     fn drift_window() {
         let secret = b"12345678901234567890";
         let now = 1_234_567_890_000;
         assert!(totp_matches(secret, now, &totp(secret, now - 30_000)));
         assert!(totp_matches(secret, now, &totp(secret, now + 30_000)));
         assert!(!totp_matches(secret, now, &totp(secret, now + 90_000)));
+        let step = totp_step(now);
+        assert_eq!(
+            totp_find(secret, now, &totp(secret, now - 30_000)),
+            Some(step - 1)
+        );
+        assert_eq!(totp_find(secret, now, &totp(secret, now)), Some(step));
     }
 
     #[test]

@@ -4,7 +4,12 @@
 //! the claim a mobile app makes with a key (emulator control endpoint).
 //!
 //! Emulator choices (inferred):
-//! * The code is 14 random digits; keys live the shortest
+//! * The code follows `mfaSettings.pairing.pairingKeyFormat`: NUMERIC (the
+//!   seeded default) gives 14 random digits, like the key in PingOne's
+//!   published example (`01552143316127`; the SDK document's enum
+//!   description says 12 digits, the example wins), ALPHANUMERIC gives 16
+//!   upper-case letters and digits (the SDK document's description). Keys
+//!   live the shortest
 //!   `pairingKeyLifetime` of their applications in the policy (default
 //!   10 minutes).
 //! * At most [`MAX_VALID_KEYS`] valid (unexpired, unclaimed) keys per user:
@@ -97,10 +102,19 @@ fn not_found(id: &str) -> ApiError {
     ApiError::not_found(format!("Unable to find pairing key with ID: {id}"))
 }
 
-fn random_code() -> String {
+/// A new key code in the environment's `pairingKeyFormat` (see the module
+/// comment).
+fn random_code(format: &str) -> String {
+    const DIGITS: &[u8] = b"0123456789";
+    const ALPHANUMERIC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let (alphabet, len) = if format == "ALPHANUMERIC" {
+        (ALPHANUMERIC, 16)
+    } else {
+        (DIGITS, 14)
+    };
     let mut r = rand::thread_rng();
-    (0..14)
-        .map(|_| char::from(b'0' + r.gen_range(0..10u8)))
+    (0..len)
+        .map(|_| char::from(alphabet[r.gen_range(0..alphabet.len())]))
         .collect()
 }
 
@@ -205,7 +219,7 @@ fn create(
         id: uuid::Uuid::new_v4().to_string(),
         environment_id: env_id.to_string(),
         user_id: user_id.to_string(),
-        code: random_code(),
+        code: random_code(&env.mfa_settings.pairing_key_format),
         status: PairingKeyStatus::Unclaimed,
         expires_at: now + lifetime_ms(&policy, &apps),
         applications: apps,

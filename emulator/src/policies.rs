@@ -78,7 +78,10 @@ pub fn seed_policy(
                 "otp": {"enabled": true},
                 "deviceAuthorization": {"enabled": false},
                 "autoEnrollment": {"enabled": false},
-                "integrityDetection": {"mode": "PERMISSIVE"},
+                // A string enum in the SDK document
+                // (EnumMFADevicePolicyMobileIntegrityDetection:
+                // permissive | restrictive).
+                "integrityDetection": "permissive",
                 "pairingKeyLifetime": {"duration": 10, "timeUnit": "MINUTES"}
             }],
             "promptForNicknameOnPairing": false
@@ -92,10 +95,21 @@ pub fn seed_policy(
         "fido2": {"enabled": true, "pairingDisabled": false, "promptForNicknameOnPairing": false},
         "platform": {"enabled": true},
         "securityKey": {"enabled": true},
-        "oathToken": {"enabled": true, "pairingDisabled": false},
-        // Inferred: PingOne's MFA policy has no YubiKey section (YubiKeys are
-        // a PingID workforce type); the emulator gives them one so that
-        // createDevicePingID / device authentications can use them.
+        // `otp.failure` is required by the SDK document
+        // (DeviceAuthenticationPolicyOathToken); it governs wrong OATH codes
+        // at activation and authentication.
+        "oathToken": {
+            "enabled": true,
+            "pairingDisabled": false,
+            "promptForNicknameOnPairing": false,
+            "otp": {"failure": otp_failure()}
+        },
+        // The PingID variant of the policy (DeviceAuthenticationPolicyPingID)
+        // has a `yubikey` section; the emulator's policies combine both
+        // variants, as the SDK's DeviceAuthenticationPolicy does. `platform`
+        // and `securityKey` are not in the document (the deprecated FIDO
+        // types); the emulator keeps them so the connector's allowed types
+        // can list those types.
         "yubikey": {"enabled": true, "pairingDisabled": false, "otp": {"failure": otp_failure()}},
         "createdAt": ts,
         "updatedAt": ts

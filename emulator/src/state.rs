@@ -67,6 +67,8 @@ pub struct Environment {
     pub device_auths: HashMap<String, crate::device_auth::DeviceAuth>,
     pub pairing_keys: HashMap<String, crate::pairing_keys::PairingKey>,
     pub auth_codes: HashMap<String, crate::auth_codes::AuthCode>,
+    /// The OATH tokens imported into the environment, by serial number.
+    pub oath_tokens: HashMap<String, crate::oath::OathToken>,
 }
 
 pub struct User {
@@ -299,6 +301,7 @@ fn seed_environment(i: usize, now: i64, api_url: &str) -> (Environment, Seed) {
         ),
     ];
 
+    let (oath_tokens, seed_oath_tokens) = crate::oath::seed_tokens(i);
     let env = Environment {
         id: env_id.clone(),
         client_id: client_id.clone(),
@@ -308,7 +311,9 @@ fn seed_environment(i: usize, now: i64, api_url: &str) -> (Environment, Seed) {
         policies,
         mfa_settings: MfaSettings {
             max_allowed_devices: 5,
-            pairing_key_format: "ALPHANUMERIC".into(),
+            // NUMERIC: the format of the 14-digit keys PingOne's examples
+            // show (see `pairing_keys`).
+            pairing_key_format: "NUMERIC".into(),
             lockout_failure_count: 5,
             lockout_duration_seconds: 600,
             device_selection: "DEFAULT_TO_FIRST".into(),
@@ -318,6 +323,7 @@ fn seed_environment(i: usize, now: i64, api_url: &str) -> (Environment, Seed) {
         device_auths: HashMap::new(),
         pairing_keys: HashMap::new(),
         auth_codes: HashMap::new(),
+        oath_tokens,
     };
     let seed = Seed {
         environment_id: env_id,
@@ -326,6 +332,7 @@ fn seed_environment(i: usize, now: i64, api_url: &str) -> (Environment, Seed) {
         policy_id,
         application_id: app_id,
         users: seed_users,
+        oath_tokens: seed_oath_tokens,
     };
     (env, seed)
 }

@@ -703,7 +703,7 @@ async fn max_allowed_devices_limit() {
 
     let s = ctx.get(&ctx.p("/mfaSettings")).await.json();
     assert_eq!(s["environment"]["id"], ctx.env.as_str());
-    assert_eq!(s["pairing"]["pairingKeyFormat"], "ALPHANUMERIC");
+    assert_eq!(s["pairing"]["pairingKeyFormat"], "NUMERIC");
     assert_eq!(
         s["lockout"],
         json!({"failureCount": 5, "durationSeconds": 600})
@@ -948,6 +948,12 @@ async fn create_validation_errors() {
             "REQUIRED_VALUE",
             "serialNumber",
         ),
+        // Only tokens imported into the environment can be paired.
+        (
+            json!({"type": "OATH_TOKEN", "serialNumber": "SN123"}),
+            "INVALID_VALUE",
+            "serialNumber",
+        ),
     ];
     for (body, code, target) in cases {
         let r = ctx.post(&devices, "application/json", &body).await;
@@ -966,11 +972,12 @@ async fn create_validation_errors() {
             "notification": {"policy": {"id": "np"}, "template": {"variant": "variant_B", "locale": "en", "variables": {"sum": "1,000"}}}}))
         .await;
     assert!(d.get("notification").is_none());
-    // OATH token.
+    // OATH token: a seeded serial number.
+    let serial = ctx.emu.seed().oath_tokens[0].serial_number.clone();
     let o = ctx
-        .create(&u, json!({"type": "OATH_TOKEN", "serialNumber": "SN123"}))
+        .create(&u, json!({"type": "OATH_TOKEN", "serialNumber": serial}))
         .await;
-    assert_eq!(o["serialNumber"], "SN123");
+    assert_eq!(o["serialNumber"], serial.as_str());
     assert_eq!(o["status"], "ACTIVE");
     // Unknown user, unknown route.
     let r = ctx

@@ -745,7 +745,8 @@ async fn fido2_packed_attestation_and_bad_attestations() {
             )
             .await;
         let e = assert_error(&r, 400, "INVALID_DATA");
-        assert_eq!(e["details"][0]["code"], "INVALID_ATTESTATION", "{e}");
+        assert_eq!(e["details"][0]["code"], "INVALID_VALUE", "{e}");
+        assert_eq!(e["details"][0]["target"], "attestation", "{e}");
     }
     let r = ctx
         .activate(
