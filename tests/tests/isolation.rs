@@ -3,11 +3,17 @@
 //! the tenant that asked, no token crosses tenants (the emulator refuses a
 //! token from another environment), nothing is lost, and memory does not
 //! grow from one burst to the next.
+//!
+//! The first burst is every tenant's first call: 20 invocations of each
+//! tenant race for a token that is not there yet, behind a token endpoint
+//! slowed down to widen the race, and exactly one token request per tenant
+//! may reach PingOne (single flight).
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use connector_host::{Limits, Runtime, RuntimeConfig, Secret, Tenant, TenantSettings};
+use pingone_emulator::faults::{Fault, FaultAction};
 use pingone_emulator::{Emulator, EmulatorConfig};
 use serde_json::{json, Value};
 
@@ -121,9 +127,8 @@ async fn thousand_concurrent_invocations_over_fifty_tenants() {
         ..defaults
     };
 
-    let mut tenants = Vec::new();
-    for seed in emulator.seeds() {
-        let tenant = Tenant::from_operator(
+    let tenant_of = |seed: &pingone_emulator::Seed| {
+        Tenant::from_operator(
             TenantSettings {
                 environment_id: seed.environment_id.clone(),
                 policy_id: seed.policy_id.clone(),
@@ -135,15 +140,22 @@ async fn thousand_concurrent_invocations_over_fifty_tenants() {
             },
             limits,
         )
-        .unwrap();
+        .unwrap()
+    };
+    let mut tenants = Vec::new();
+    for seed in emulator.seeds() {
+        // The device is made by a setup tenant of its own, so the tenant
+        // under test starts without a token.
         let user = seed.users[0].id.clone();
         let created = runtime
-            .invoke(&tenant, "createDevice", &json!({ "userId": user, "deviceType": "Email", "status": "ACTIVE", "email": "load@example.com" }).to_string())
+            .invoke(&tenant_of(seed), "createDevice", &json!({ "userId": user, "deviceType": "Email", "status": "ACTIVE", "email": "load@example.com" }).to_string())
             .await
             .unwrap();
         let device = created["device"]["id"].as_str().unwrap().to_owned();
-        tenants.push((tenant, user, device));
+        tenants.push((tenant_of(seed), user, device));
     }
+    let setup_tokens = emulator.stats().token_requests;
+    assert_eq!(setup_tokens, TENANTS as u64);
     let world = World { tenants };
     let distinct: HashMap<&str, ()> = world
         .tenants
@@ -152,9 +164,16 @@ async fn thousand_concurrent_invocations_over_fifty_tenants() {
         .collect();
     assert_eq!(distinct.len(), TENANTS);
 
-    // The first burst warms the pool and the connection pool; later bursts
-    // must not grow memory (nothing kept per invocation).
+    // The first burst races for the tokens and warms the pools; later
+    // bursts must not grow memory (nothing kept per invocation).
+    emulator.inject(Fault::new("/as/token", FaultAction::Delay { millis: 200 }));
     assert_eq!(burst(&runtime, &world).await, TENANTS * PER_TENANT);
+    emulator.clear_faults();
+    assert_eq!(
+        emulator.stats().token_requests - setup_tokens,
+        TENANTS as u64,
+        "concurrent first calls of one tenant share one token request"
+    );
     let baseline = resident_bytes();
     for _ in 0..2 {
         assert_eq!(burst(&runtime, &world).await, TENANTS * PER_TENANT);
@@ -171,11 +190,11 @@ async fn thousand_concurrent_invocations_over_fifty_tenants() {
         let stats = tenant.stats();
         assert_eq!(stats.token_fetches, 1, "one token per tenant, fetched once");
         assert_eq!(stats.failures, 0);
-        assert_eq!(stats.invocations, 1 + 3 * PER_TENANT as u64);
+        assert_eq!(stats.invocations, 3 * PER_TENANT as u64);
         assert_eq!(stats.in_flight, 0);
     }
     assert_eq!(
-        emulator.stats().token_requests,
+        emulator.stats().token_requests - setup_tokens,
         TENANTS as u64,
         "no tenant borrowed another's token"
     );

@@ -1,7 +1,9 @@
 //! Secrets never appear in logs or errors: a full flow runs with every
-//! crate logging at TRACE level into a buffer, including a token refresh
-//! and a refused secret, and neither the client secret, nor its Basic
-//! encoding, nor any bearer token may show up.
+//! crate logging at TRACE level into a buffer, including a token refresh,
+//! a server that echoes the Authorization header, a token endpoint that
+//! quotes the credentials, and a refused secret; neither the client secret,
+//! nor its Basic encoding, nor any access token the emulator issued may
+//! show up in the logs, the errors or the outputs.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -10,6 +12,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use connector_host::{Secret, Tenant, TenantSettings};
 use contract_tests::Harness;
+use pingone_emulator::faults::{Fault, FaultAction};
 use serde_json::json;
 
 #[derive(Clone, Default)]
@@ -38,6 +41,9 @@ async fn no_secret_or_token_in_logs_or_errors() {
     let h = Harness::start().await;
     let user = h.user();
     let mut shown = Vec::new();
+    let seed = h.emulator.seed().clone();
+    let basic = base64::engine::general_purpose::STANDARD
+        .encode(format!("{}:{}", seed.client_id, seed.client_secret));
     // A whole enrollment, then the errors a flow meets.
     let (device, otp) = h.pending_sms(&user).await;
     h.ok(
@@ -62,8 +68,36 @@ async fn no_secret_or_token_in_logs_or_errors() {
     // The token expires on PingOne's side: a 401, a refresh, a retry.
     h.emulator.advance_clock(Duration::from_secs(7200));
     h.ok("readUserMFAEnabled", json!({ "userId": user })).await;
+    // A server that echoes the request's Authorization header.
+    h.emulator
+        .inject(Fault::new("/mfaEnabled", FaultAction::Reflect).times(1));
+    let echoed = h.ok("readUserMFAEnabled", json!({ "userId": user })).await;
+    shown.push(echoed.to_string());
+    // A token endpoint that quotes the credentials it was sent (the cached
+    // token is dropped first so the host asks again).
+    h.emulator.advance_clock(Duration::from_secs(7200));
+    h.emulator.inject(
+        Fault::new(
+            "/as/token",
+            FaultAction::Respond {
+                status: 401,
+                body: Some(json!({
+                    "error": "invalid_client",
+                    "error_description": format!("Basic {basic} / {}", seed.client_secret),
+                })),
+                retry_after: None,
+            },
+        )
+        .times(1),
+    );
+    let e = h
+        .call("readUserMFAEnabled", json!({ "userId": user }))
+        .await
+        .unwrap_err();
+    shown.push(e.to_string());
+    shown.push(e.to_json().to_string());
+    h.ok("readUserMFAEnabled", json!({ "userId": user })).await;
     // A tenant whose secret PingOne refuses.
-    let seed = h.emulator.seed().clone();
     let wrong = "wrong-secret-that-must-not-leak";
     let bad = Tenant::from_operator(
         TenantSettings {
@@ -90,6 +124,12 @@ async fn no_secret_or_token_in_logs_or_errors() {
     shown.push(e.to_string());
     shown.push(e.to_json().to_string());
     shown.push(format!("{bad:?} {e:?}"));
+    let tokens = h.emulator.issued_tokens();
+    assert!(
+        tokens.len() >= 3,
+        "the flow used several tokens: {}",
+        tokens.len()
+    );
     drop(h);
 
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
@@ -98,18 +138,17 @@ async fn no_secret_or_token_in_logs_or_errors() {
         "the capture saw the flow ({} bytes)",
         logs.len()
     );
-    let basic = base64::engine::general_purpose::STANDARD
-        .encode(format!("{}:{}", seed.client_id, seed.client_secret));
     let everything = format!("{logs}\n{}", shown.join("\n"));
-    for (what, needle) in [
+    let mut needles = vec![
         ("client secret", seed.client_secret.as_str()),
         ("refused secret", wrong),
         ("Basic credentials", basic.as_str()),
-        ("bearer token", "Bearer "),
-    ] {
+    ];
+    needles.extend(tokens.iter().map(|t| ("access token", t.as_str())));
+    for (what, needle) in needles {
         assert!(
             !everything.contains(needle),
-            "the {what} appears in logs or errors"
+            "the {what} appears in logs, errors or outputs"
         );
     }
 }
