@@ -17,6 +17,8 @@ use std::str::FromStr;
 
 use ipnet::IpNet;
 
+use crate::settings::BaseUrl;
+
 /// What the operator allows beyond the public internet.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NetworkPolicy {
@@ -236,45 +238,34 @@ impl OriginPattern {
 impl FromStr for OriginPattern {
     type Err = String;
 
+    /// Parses `scheme://host[:port]` or `scheme://*.domain[:port]`, with the
+    /// same rules as a base URL setting (no user information, a port in
+    /// range, a valid host) and no path.
     fn from_str(text: &str) -> Result<Self, String> {
-        let bad = |why: &str| format!("'{text}' is not an origin pattern: {why}");
-        let (scheme, rest) = text
-            .split_once("://")
-            .ok_or_else(|| bad("expected scheme://host[:port]"))?;
-        let scheme = scheme.to_ascii_lowercase();
-        let default_port = match scheme.as_str() {
-            "https" => 443,
-            "http" => 80,
-            _ => return Err(bad("the scheme must be http or https")),
+        let (wildcard, candidate) = match text.split_once("://*.") {
+            Some((scheme, domain)) => (true, format!("{scheme}://{domain}")),
+            None => (false, text.to_owned()),
         };
-        let rest = rest.trim_end_matches('/');
-        if rest.contains(['/', '@', '?', '#']) {
-            return Err(bad("only scheme, host and port are allowed"));
-        }
-        let (host, port) = match rest.rsplit_once(':') {
-            Some((host, port)) if !host.ends_with(']') || rest.starts_with('[') => {
-                let port: u16 = port
-                    .parse()
-                    .ok()
-                    .filter(|p| *p != 0)
-                    .ok_or_else(|| bad("the port must be 1-65535"))?;
-                (host, port)
+        let base = BaseUrl::parse("origin", &candidate).map_err(|e| match e {
+            crate::Error::Tenant { message, .. } => {
+                format!("'{text}' is not an origin pattern: it {message}")
             }
-            _ => (rest, default_port),
-        };
-        let (wildcard, host) = match host.strip_prefix("*.") {
-            Some(domain) => (true, domain),
-            None => (false, host),
-        };
-        let host = host.trim_end_matches('.').to_ascii_lowercase();
-        if host.is_empty() || host.contains('*') {
-            return Err(bad("the host must be a name, `*.domain` or an address"));
+            other => other.to_string(),
+        })?;
+        if !base.path.is_empty() || candidate.contains('*') {
+            return Err(format!(
+                "'{text}' is not an origin pattern: only scheme://host[:port] or scheme://*.domain[:port]"
+            ));
         }
         Ok(OriginPattern {
-            scheme,
-            host: if wildcard { format!(".{host}") } else { host },
+            host: if wildcard {
+                format!(".{}", base.host)
+            } else {
+                base.host
+            },
+            scheme: base.scheme,
             wildcard,
-            port,
+            port: base.port,
         })
     }
 }

@@ -175,6 +175,14 @@ fn args(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
 }
 
+/// `invoke readUserMFAEnabled <flags> --input <input>`.
+async fn invoke_mfa(flags: &[&str], input: &str, env: Vec<(&'static str, String)>) -> Output {
+    let mut argv = args(&["invoke", "readUserMFAEnabled"]);
+    argv.extend(args(flags));
+    argv.extend(args(&["--input", input]));
+    run(argv, env).await
+}
+
 fn emulator_env(emulator: &Emulator) -> Vec<(&'static str, String)> {
     let seed = emulator.seed();
     vec![
@@ -320,11 +328,7 @@ async fn every_read_is_bounded() {
         fifo.display().to_string(),
     ] {
         let input = format!("@{source}");
-        let output = run(
-            args(&["invoke", "readUserMFAEnabled", "--input", &input]),
-            env.clone(),
-        )
-        .await;
+        let output = invoke_mfa(&[], &input, env.clone()).await;
         let error = error_of(&output);
         assert_eq!(
             (error["kind"].as_str(), error["limit"].as_str()),
@@ -351,15 +355,9 @@ async fn every_read_is_bounded() {
     )
     .unwrap();
     let input = format!("@{}", silent.display());
-    let output = run(
-        args(&[
-            "invoke",
-            "readUserMFAEnabled",
-            "--tenants",
-            tenants.to_str().unwrap(),
-            "--input",
-            &input,
-        ]),
+    let output = invoke_mfa(
+        &["--tenants", tenants.to_str().unwrap()],
+        &input,
         Vec::new(),
     )
     .await;
@@ -377,18 +375,7 @@ async fn every_read_is_bounded() {
         (secret_from_zero, "clientSecret"),
     ] {
         let input = format!(r#"{{"userId":"{user}"}}"#);
-        let output = run(
-            args(&[
-                "invoke",
-                "readUserMFAEnabled",
-                "--tenant",
-                tenant.to_str().unwrap(),
-                "--input",
-                &input,
-            ]),
-            Vec::new(),
-        )
-        .await;
+        let output = invoke_mfa(&["--tenant", tenant.to_str().unwrap()], &input, Vec::new()).await;
         let error = error_of(&output);
         assert_eq!(
             (error["kind"].as_str(), error["field"].as_str()),
@@ -398,11 +385,7 @@ async fn every_read_is_bounded() {
     }
     // The same command with a sane input works.
     let input = format!(r#"{{"userId":"{user}"}}"#);
-    let ok = run(
-        args(&["invoke", "readUserMFAEnabled", "--input", &input]),
-        env,
-    )
-    .await;
+    let ok = invoke_mfa(&[], &input, env).await;
     assert!(ok.status.success(), "{ok:?}");
     emulator.shutdown().await;
 }
@@ -431,18 +414,7 @@ async fn settings_errors_never_quote_the_secret() {
         ("--tenant", &broken, "line 3"),
         ("--tenants", &tenants, "line 2"),
     ] {
-        let output = run(
-            args(&[
-                "invoke",
-                "readUserMFAEnabled",
-                flag,
-                path.to_str().unwrap(),
-                "--input",
-                &input,
-            ]),
-            Vec::new(),
-        )
-        .await;
+        let output = invoke_mfa(&[flag, path.to_str().unwrap()], &input, Vec::new()).await;
         let error = error_of(&output);
         let text = String::from_utf8_lossy(&output.stdout);
         assert_eq!(error["kind"], "tenant", "{text}");
@@ -456,11 +428,7 @@ async fn settings_errors_never_quote_the_secret() {
         "PINGONE_API_URL",
         format!("http://admin:{secret}@127.0.0.1:{}/v1", emulator.port()),
     ));
-    let output = run(
-        args(&["invoke", "readUserMFAEnabled", "--input", &input]),
-        env,
-    )
-    .await;
+    let output = invoke_mfa(&[], &input, env).await;
     let error = error_of(&output);
     assert_eq!(
         (error["kind"].as_str(), error["field"].as_str()),
@@ -481,26 +449,11 @@ async fn internal_addresses_need_the_operators_allowance() {
     env.retain(|(k, _)| !k.ends_with("_URL"));
     env.push(("PINGONE_API_URL", format!("{zero}/v1")));
     env.push(("PINGONE_AUTH_URL", zero));
-    let refused = run(
-        args(&["invoke", "readUserMFAEnabled", "--input", &input]),
-        env.clone(),
-    )
-    .await;
+    let refused = invoke_mfa(&[], &input, env.clone()).await;
     let error = error_of(&refused);
     assert_eq!(error["kind"], "denied", "{error}");
     assert_eq!(emulator.stats().token_requests, 0, "no connection was made");
-    let allowed = run(
-        args(&[
-            "invoke",
-            "readUserMFAEnabled",
-            "--allow-internal",
-            "0.0.0.0/32",
-            "--input",
-            &input,
-        ]),
-        env,
-    )
-    .await;
+    let allowed = invoke_mfa(&["--allow-internal", "0.0.0.0/32"], &input, env).await;
     assert!(allowed.status.success(), "{allowed:?}");
     emulator.shutdown().await;
 }
@@ -519,24 +472,11 @@ async fn tenant_supplied_settings_are_literal_and_bounded_by_the_policy() {
     let file = file.to_str().unwrap();
     let origin = format!("http://127.0.0.1:{}", emulator.port());
     // As the operator's file, the reference resolves.
-    let operator = run(
-        args(&[
-            "invoke",
-            "readUserMFAEnabled",
-            "--tenant",
-            file,
-            "--input",
-            &input,
-        ]),
-        secret_env.clone(),
-    )
-    .await;
+    let operator = invoke_mfa(&["--tenant", file], &input, secret_env.clone()).await;
     assert!(operator.status.success(), "{operator:?}");
     // As a tenant's, it is the secret itself, and PingOne refuses it.
-    let supplied = run(
-        args(&[
-            "invoke",
-            "readUserMFAEnabled",
+    let supplied = invoke_mfa(
+        &[
             "--tenant",
             file,
             "--tenant-supplied",
@@ -544,9 +484,8 @@ async fn tenant_supplied_settings_are_literal_and_bounded_by_the_policy() {
             &origin,
             "--allow-internal",
             "127.0.0.1/32",
-            "--input",
-            &input,
-        ]),
+        ],
+        &input,
         secret_env.clone(),
     )
     .await;
@@ -557,19 +496,7 @@ async fn tenant_supplied_settings_are_literal_and_bounded_by_the_policy() {
         "{error}"
     );
     // Without the operator naming the origin, a tenant may not point at it.
-    let unlisted = run(
-        args(&[
-            "invoke",
-            "readUserMFAEnabled",
-            "--tenant",
-            file,
-            "--tenant-supplied",
-            "--input",
-            &input,
-        ]),
-        secret_env,
-    )
-    .await;
+    let unlisted = invoke_mfa(&["--tenant", file, "--tenant-supplied"], &input, secret_env).await;
     let error = error_of(&unlisted);
     assert_eq!(
         (error["kind"].as_str(), error["field"].as_str()),
@@ -639,11 +566,7 @@ async fn a_huge_pingone_error_and_an_absurd_token_lifetime() {
         )
         .times(1),
     );
-    let output = run(
-        args(&["invoke", "readUserMFAEnabled", "--input", &input]),
-        env.clone(),
-    )
-    .await;
+    let output = invoke_mfa(&[], &input, env.clone()).await;
     assert!(
         output.stdout.len() < 64 * 1024,
         "{} bytes",
@@ -656,11 +579,7 @@ async fn a_huge_pingone_error_and_an_absurd_token_lifetime() {
         "{error}"
     );
     assert_eq!(error["omittedDetails"], 10_000 - 32);
-    let ok = run(
-        args(&["invoke", "readUserMFAEnabled", "--input", &input]),
-        env,
-    )
-    .await;
+    let ok = invoke_mfa(&[], &input, env).await;
     assert!(ok.status.success(), "{ok:?}");
     emulator.shutdown().await;
 }

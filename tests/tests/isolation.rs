@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use connector_host::{Limits, Runtime, RuntimeConfig, Secret, Tenant, TenantSettings};
+use connector_host::{Limits, Runtime, RuntimeConfig, Tenant};
 use pingone_emulator::faults::{Fault, FaultAction};
 use pingone_emulator::{Emulator, EmulatorConfig};
 use serde_json::{json, Value};
@@ -128,19 +128,7 @@ async fn thousand_concurrent_invocations_over_fifty_tenants() {
     };
 
     let tenant_of = |seed: &pingone_emulator::Seed| {
-        Tenant::from_operator(
-            TenantSettings {
-                environment_id: seed.environment_id.clone(),
-                policy_id: seed.policy_id.clone(),
-                client_id: seed.client_id.clone(),
-                client_secret: Secret::new(seed.client_secret.clone()),
-                region: Default::default(),
-                api_url: Some(emulator.api_url()),
-                auth_url: Some(emulator.auth_url()),
-            },
-            limits,
-        )
-        .unwrap()
+        Tenant::from_operator(contract_tests::settings_for(&emulator, seed), limits).unwrap()
     };
     let mut tenants = Vec::new();
     for seed in emulator.seeds() {
