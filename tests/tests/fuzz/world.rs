@@ -470,13 +470,13 @@ fn custom(values: Gen) -> Gen {
     prop_oneof![values.clone(), values.prop_map(|v| json!({ "value": v })),].boxed()
 }
 
-/// An identifier of nothing: well-formed, or empty (an empty path segment,
-/// which must not take the request elsewhere).
+/// An identifier of nothing: well-formed, or one that is a path segment of
+/// its own (empty, `.` or `..`), which must not take the request elsewhere.
 fn unknown_id() -> Gen {
     prop_oneof![
         4 => "[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
             .prop_map(Value::from),
-        1 => select(&[""][..]).prop_map(Value::from),
+        1 => select(&["", ".", ".."][..]).prop_map(Value::from),
     ]
     .boxed()
 }
