@@ -8,15 +8,18 @@
 //!
 //! | user    | devices | device authentications |
 //! |---------|---------|------------------------|
-//! | 0, 1, 4 | test-mode SMS (default) and email, an SMS awaiting its OTP | two, OTP_REQUIRED, OTP known |
-//! | 2       | FIDO2 (default), test-mode SMS | two, ASSERTION_REQUIRED, assertions signed |
-//! | 3       | FIDO2, a FIDO2 awaiting its attestation (signed) | two, ASSERTION_REQUIRED, assertions signed |
+//! | 0, 1, 4 | test-mode SMS (default; user 0 also email), two SMS awaiting their OTP | two, OTP_REQUIRED, OTP known |
+//! | 2       | two FIDO2, test-mode SMS | one per FIDO2, ASSERTION_REQUIRED, assertion signed |
+//! | 3       | two FIDO2, a FIDO2 awaiting its attestation (signed) | one per FIDO2, ASSERTION_REQUIRED, assertion signed |
 //!
-//! and every context a pairing key and an authentication code. Each user
-//! keeps room for two or three new devices. An input is
-//! generated within one *context* (a user and one of their device
-//! authentications): its identifiers, OTPs and assertions mostly come from
-//! that context, sometimes from another one, sometimes are unknown.
+//! and every context a pairing key and an authentication code. Users keep
+//! room for one or two new devices.
+//!
+//! An input is generated within one *context* (a user, one of their device
+//! authentications, one device awaiting activation): its identifiers, OTPs
+//! and assertions mostly come from that context, sometimes from another
+//! one, sometimes are unknown. Inputs that complete an authentication or
+//! activate a device are generated only in contexts that hold what does.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,8 +48,9 @@ const ANY: u32 = 1;
 /// ... and this many name nothing that exists.
 const UNKNOWN: u32 = 1;
 
-/// Identifiers and secrets of one context: a user's resources and one of
-/// their device authentications.
+/// Identifiers and secrets of one context: a user's resources, one of
+/// their device authentications and one of their devices awaiting
+/// activation.
 #[derive(Clone, Default)]
 struct Context {
     user: String,
@@ -62,6 +66,28 @@ struct Context {
     assertion: Option<String>,
     pairing_key: Option<String>,
     code: Option<String>,
+}
+
+impl Context {
+    /// Whether the context holds the secret that inputs of `schema` need to
+    /// succeed: the OTP or the assertion of its device authentication, or
+    /// a device to activate.
+    fn serves(&self, schema: &Value) -> bool {
+        let has = |field: &str| schema["properties"].get(field).is_some();
+        let needs = |field: &str| {
+            schema["required"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|f| f == field))
+        };
+        if has("deviceAuthenticationId") {
+            !(needs("assertion") && self.assertion.is_none()
+                || needs("otp") && self.authentication_otp.is_none())
+        } else if has("deviceId") && (has("otp") || has("attestation")) {
+            self.pending.is_some()
+        } else {
+            true
+        }
+    }
 }
 
 /// Everything the world holds, for identifiers from another context.
@@ -104,49 +130,52 @@ impl World {
             .filter(|(i, _)| [0, 1, 4].contains(i))
         {
             let u = &seed.users[i];
-            let sms = h.test_mode_device(user, "SMS", &u.phone).await;
-            let email = h.test_mode_device(user, "Email", &u.email).await;
-            let (pending, otp) = h.pending_sms(user).await;
-            set_default(h, user, &sms).await;
-            let base = Context {
-                user: user.clone(),
-                active: vec![sms, email],
-                pending: Some(pending),
-                activation_otp: Some(otp),
-                ..Context::default()
-            };
-            for _ in 0..2 {
+            let mut active = vec![h.test_mode_device(user, "SMS", &u.phone).await];
+            if i == 0 {
+                active.push(h.test_mode_device(user, "Email", &u.email).await);
+            }
+            // A device awaiting activation per context: wrong OTPs use up a
+            // pairing OTP, and one activation ends it.
+            let pending = [h.pending_sms(user).await, h.pending_sms(user).await];
+            set_default(h, user, &active[0]).await;
+            for (device, otp) in pending {
                 let out = authenticate(h, user, "OTP_REQUIRED").await;
                 contexts.push(Context {
+                    user: user.clone(),
+                    active: active.clone(),
+                    pending: Some(device),
+                    activation_otp: Some(otp),
                     authentication: Some(id_at(&out, "/rawResponse/id")),
                     authentication_otp: Some(id_at(&out, "/rawResponse/test/otp")),
-                    ..base.clone()
+                    ..Context::default()
                 });
             }
         }
 
         for (i, user) in users.iter().enumerate().skip(2).take(2) {
+            // Two FIDO2 devices, one authentication on each: with one
+            // credential for both, checking the second-signed assertion
+            // first would make the other a replay (its counter is lower).
             let mut authenticator = SoftAuthenticator::new(round * 16 + i as u64);
-            let fido = h.active_fido2(user, &mut authenticator).await;
+            let fido = [
+                h.active_fido2(user, &mut authenticator).await,
+                h.active_fido2(user, &mut authenticator).await,
+            ];
             let mut context = Context {
                 user: user.clone(),
-                active: vec![fido.clone()],
+                active: fido.to_vec(),
                 ..Context::default()
             };
             if i == 2 {
                 let sms = h.test_mode_device(user, "SMS", &seed.users[i].phone).await;
                 context.active.push(sms);
-                set_default(h, user, &fido).await;
             } else {
                 let (pending, attestation) = pending_fido2(h, user, &mut authenticator).await;
                 context.pending = Some(pending);
                 context.attestation = Some(attestation);
             }
-            // Two authentications, signed in order: the one signed second
-            // carries the higher signature counter, so checking it first
-            // makes the other a replay. Either way one of them succeeds.
-            for _ in 0..2 {
-                let out = authenticate(h, user, "ASSERTION_REQUIRED").await;
+            for device in &fido {
+                let out = authenticate_on(h, user, device).await;
                 let options = id_at(&out, "/rawResponse/publicKeyCredentialRequestOptions");
                 contexts.push(Context {
                     authentication: Some(id_at(&out, "/rawResponse/id")),
@@ -193,9 +222,15 @@ impl World {
         }
     }
 
-    /// Instances of `schema`, each within one context.
+    /// Instances of `schema`, each within one context that can serve it.
     pub fn inputs(&self, schema: &Value) -> Gen {
-        Union::new(self.contexts.iter().map(|context| {
+        let apt: Vec<&Context> = self.contexts.iter().filter(|c| c.serves(schema)).collect();
+        let contexts = if apt.is_empty() {
+            self.contexts.iter().collect()
+        } else {
+            apt
+        };
+        Union::new(contexts.into_iter().map(|context| {
             let hints = ContextHints {
                 context: context.clone(),
                 pools: self.pools.clone(),
@@ -247,12 +282,28 @@ async fn set_default(h: &Harness, user: &str, device: &str) {
     .await;
 }
 
-/// Starts a device authentication for `user` and checks it waits for `status`.
+/// Starts a device authentication for `user` on their default device and
+/// checks it waits for `status`.
 async fn authenticate(h: &Harness, user: &str, status: &str) -> Value {
     let out = h
         .ok("createDeviceAuthentication", json!({ "userId": user }))
         .await;
     assert_eq!(out["rawResponse"]["status"], status, "world setup: {out}");
+    out
+}
+
+/// Starts a device authentication on the FIDO2 `device` of `user`.
+async fn authenticate_on(h: &Harness, user: &str, device: &str) -> Value {
+    let out = h
+        .ok(
+            "createDeviceAuthentication",
+            json!({ "userId": user, "selectedDeviceId": device }),
+        )
+        .await;
+    assert_eq!(
+        out["rawResponse"]["status"], "ASSERTION_REQUIRED",
+        "world setup: {out}"
+    );
     out
 }
 
@@ -388,12 +439,21 @@ impl Hints for ContextHints {
                     Hint::values(self.secret(&c.attestation, json_text())).with_presence(presence),
                 );
             }
-            ("origin", false) => prop_oneof![
-                8 => Just(Value::from(ORIGIN)),
-                1 => Just(Value::from(OTHER_ORIGIN)),
-                1 => Just(Value::from("login.example.com")),
-            ]
-            .boxed(),
+            // Rarely in the way (an OTP activation ignores it), needed with
+            // every attestation and assertion.
+            ("origin", false) => {
+                return Some(
+                    Hint::values(
+                        prop_oneof![
+                            8 => Just(Value::from(ORIGIN)),
+                            1 => Just(Value::from(OTHER_ORIGIN)),
+                            1 => Just(Value::from("login.example.com")),
+                        ]
+                        .boxed(),
+                    )
+                    .with_presence(0.8),
+                )
+            }
             ("phone" | "oneTimeSmsDevice" | "oneTimeVoiceDevice", false) => {
                 "\\+1512555[0-9]{4}".prop_map(Value::from).boxed()
             }
