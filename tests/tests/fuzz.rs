@@ -80,7 +80,8 @@ fn any_json() -> impl Strategy<Value = Value> {
 struct Tally {
     cases: u64,
     /// Got past the host's schema check into the guest: the guest answered
-    /// (output or PingOne error), or refused an input the schema accepts.
+    /// (an output or a PingOne error), or the input fits the schema the
+    /// host checks it against (so a refusal came from the guest).
     reached_guest: u64,
     /// The guest sent PingOne (the emulator) at least one request.
     reached_pingone: u64,
@@ -326,19 +327,18 @@ fn arbitrary_inputs_never_break_the_host_or_the_guest() {
         violations[0]
     );
     assert_eq!(h.tenant.stats().guest_faults, 0);
+    if cases < DEFAULT_CASES {
+        eprintln!("fewer than {DEFAULT_CASES} cases: too few to hold the floors to");
+        return;
+    }
+    // Every schema-driven input reaches the guest by construction (it is
+    // checked against the schema the host checks); that the guest then
+    // reaches PingOne is what can fail.
     for (id, t) in &driven {
-        assert!(
-            t.reached_guest > 0,
-            "{id}: no schema-driven input reached the guest"
-        );
         assert!(
             t.reached_pingone > 0,
             "{id}: no schema-driven input reached PingOne"
         );
-    }
-    if cases < DEFAULT_CASES {
-        eprintln!("fewer than {DEFAULT_CASES} cases: too few to hold the success floors to");
-        return;
     }
     // No capability is exempt: the world signs FIDO2 attestations and
     // assertions with a soft authenticator, so even those can succeed.

@@ -89,7 +89,7 @@ const P_OPTIONAL_HINTED: f64 = 0.5;
 /// An optional property the hints do not know is included less often: a
 /// random value there mostly earns a rejection that hides the other paths.
 const P_OPTIONAL_PLAIN: f64 = 0.3;
-/// ... and in objects with many such properties (Create Device has 17),
+/// ... and in objects with many such properties (Create Device has a dozen),
 /// only about this many of them are present at a time.
 const PLAIN_MEMBERS: f64 = 1.5;
 /// How often an object open to other members gets one or two of them.
@@ -235,13 +235,17 @@ impl Generator<'_> {
             assert!(!values.is_empty(), "an empty enum has no instances");
             return proptest::sample::select(values).boxed();
         }
-        if let Some(branches) = keywords.get("oneOf").or_else(|| keywords.get("anyOf")) {
-            // Each branch together with the keywords beside oneOf/anyOf. For
-            // oneOf an instance of one branch may match another too; the
-            // fuzz test's validity check would report such a schema.
+        let alternatives = ["oneOf", "anyOf"]
+            .into_iter()
+            .find_map(|k| keywords.get(k).map(|branches| (k, branches)));
+        if let Some((keyword, branches)) = alternatives {
+            // Each branch together with the keywords beside it (an anyOf
+            // beside a oneOf is expanded in turn). For oneOf an instance of
+            // one branch may match another too; the fuzz test's validity
+            // check would report such a schema.
             let base: Map<String, Value> = keywords
                 .iter()
-                .filter(|(k, _)| !matches!(k.as_str(), "oneOf" | "anyOf"))
+                .filter(|(k, _)| *k != keyword)
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
             let branches = branches.as_array().expect("oneOf/anyOf is an array");
