@@ -30,6 +30,7 @@ pub fn invoke<C: Capability>(input: &str) -> Result<String, WitError> {
     let ctx = Ctx {
         settings: &settings,
         transport: &WasiHttp,
+        input: None,
     };
     Ok(run::<C>(&ctx, input)?)
 }

@@ -15,17 +15,60 @@ use crate::http::{ApiRequest, ApiResponse, Transport};
 use crate::settings::Settings;
 
 /// What a capability may use while it runs.
+#[derive(Clone, Copy)]
 pub struct Ctx<'a> {
     /// The tenant's settings.
     pub settings: &'a Settings,
     /// Sends PingOne requests.
     pub transport: &'a dyn Transport,
+    /// The invocation's input, once [`run`] parsed it: a bad path segment is
+    /// reported at the field it came from.
+    pub input: Option<&'a Value>,
 }
 
 impl Ctx<'_> {
-    /// Sends one request for the tenant.
+    /// Sends one request for the tenant, after checking that every path
+    /// segment names something: an empty, `.` or `..` segment would address
+    /// another resource than the one asked for (the host refuses such
+    /// paths outright), so it is the caller's invalid input.
     pub fn send(&self, request: &ApiRequest) -> Result<ApiResponse, ConnectorError> {
+        for segment in &request.segments {
+            // A server that decodes `%2F` or treats `\` as `/` would see the
+            // parts, so a `.` or `..` part is as bad as the whole segment.
+            let relative = segment
+                .split(['/', '\\'])
+                .any(|part| part == "." || part == "..");
+            let why = if segment.is_empty() {
+                "must not be empty: it goes into the request path"
+            } else if relative {
+                "cannot name a PingOne resource: it holds a relative path segment"
+            } else {
+                continue;
+            };
+            let pointer = self
+                .input
+                .and_then(|input| pointer_to(input, segment))
+                .unwrap_or_default();
+            return Err(InputError::at(pointer, format!("'{segment}' {why}")).into());
+        }
         self.transport.send(self.settings, request)
+    }
+}
+
+/// The JSON pointer of the first string in `value` equal to `wanted`.
+fn pointer_to(value: &Value, wanted: &str) -> Option<String> {
+    match value {
+        Value::String(s) if s == wanted => Some(String::new()),
+        Value::Object(map) => map.iter().find_map(|(key, v)| {
+            let mut pointer = String::new();
+            push_token(&mut pointer, key);
+            pointer_to(v, wanted).map(|rest| pointer + &rest)
+        }),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| pointer_to(v, wanted).map(|rest| format!("/{i}{rest}"))),
+        _ => None,
     }
 }
 
@@ -60,7 +103,12 @@ pub trait Capability {
 
 /// Runs capability `C` on the JSON text `input`.
 pub fn run<C: Capability>(ctx: &Ctx, input: &str) -> Result<String, ConnectorError> {
-    let input: C::Input = parse_input(input)?;
+    let value = parse_object(input)?;
+    let ctx = &Ctx {
+        input: Some(&value),
+        ..*ctx
+    };
+    let input: C::Input = deserialize_input(&value)?;
     let request = C::request(ctx, &input)?;
     let response = ctx.send(&request)?;
     let convenience = C::convenience(ctx, &input, &response.body)?;
@@ -92,11 +140,20 @@ pub fn field(name: &str, raw: &Value, pointer: &str) -> Map<String, Value> {
 /// Deserializes the input, turning serde's complaint into an [`InputError`]
 /// with the JSON pointer of the field it is about.
 pub fn parse_input<T: DeserializeOwned>(input: &str) -> Result<T, ConnectorError> {
+    deserialize_input(&parse_object(input)?)
+}
+
+/// The input as a JSON object.
+fn parse_object(input: &str) -> Result<Value, ConnectorError> {
     let value: Value = serde_json::from_str(input)
         .map_err(|e| InputError::at("", format!("input is not valid JSON: {e}")))?;
     if !value.is_object() {
         return Err(InputError::at("", "input must be a JSON object").into());
     }
+    Ok(value)
+}
+
+fn deserialize_input<T: DeserializeOwned>(value: &Value) -> Result<T, ConnectorError> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let mut pointer = String::new();
         for segment in e.path().iter() {
@@ -163,6 +220,50 @@ mod tests {
             pointer_of(r#"{"userId":"u","list":[{"id":"a"},{"id":3}]}"#),
             "/list/1/id"
         );
+    }
+
+    #[test]
+    fn relative_or_empty_path_segments_are_the_callers_invalid_input() {
+        struct Unreachable;
+        impl Transport for Unreachable {
+            fn send(&self, _: &Settings, _: &ApiRequest) -> Result<ApiResponse, ConnectorError> {
+                panic!("no request may be sent")
+            }
+        }
+        let settings = Settings {
+            environment_id: "env".into(),
+            policy_id: String::new(),
+            api_url: "https://api.pingone.com/v1".into(),
+            auth_url: "https://auth.pingone.com".into(),
+        };
+        let input = serde_json::json!({ "userId": "u", "list": [{ "id": ".." }] });
+        let ctx = Ctx {
+            settings: &settings,
+            transport: &Unreachable,
+            input: Some(&input),
+        };
+        for (segment, pointer) in [
+            ("..", "/list/0/id"),
+            (".", ""),
+            ("", ""),
+            ("a/../b", ""),
+            (".\\x", ""),
+        ] {
+            let request = ApiRequest::new(
+                crate::http::Method::Get,
+                crate::http::Base::Api,
+                ["users", segment],
+            );
+            match ctx.send(&request) {
+                Err(ConnectorError::InvalidInput(e)) => {
+                    assert_eq!(e.pointer, pointer, "{segment:?}")
+                }
+                other => panic!(
+                    "{segment:?}: expected invalid input, got {:?}",
+                    other.is_ok()
+                ),
+            }
+        }
     }
 
     #[test]
