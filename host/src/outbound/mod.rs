@@ -1,9 +1,11 @@
 //! The guest's outgoing HTTP, as the host performs it.
 //!
 //! `wasmtime-wasi-http` hands every request the guest sends to
-//! [`Outbound::send_request`]. There the host refuses anything outside the
-//! tenant's PingOne base URLs, adds the worker-app bearer token, sends the
-//! request over a shared keep-alive client with timeouts in seconds, and
+//! [`Outbound::send_request`]. There the host refuses credentials the guest
+//! set itself and anything outside the tenant's PingOne base URLs, adds the
+//! worker-app bearer token, sends the request over a shared keep-alive
+//! client (whose connector enforces the network policy) with timeouts in
+//! seconds, masks the tenant's credentials in whatever comes back, and
 //! bounds the response body. What it refused or failed on is recorded in an
 //! [`OutboundReport`] so the runtime can report the real cause, whatever
 //! the guest makes of the error it got.
