@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use connector_host::{Limits, Runtime, RuntimeConfig, Secret, Tenant, TenantSettings};
+use connector_runtime::{Connector, Limits, Runtime, RuntimeConfig, Tenant, Trust};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
@@ -196,6 +196,20 @@ fn bench_limits() -> Limits {
     }
 }
 
+/// A runtime with the PingOne MFA connector only, as every figure compares
+/// like with like across versions.
+async fn load(config: RuntimeConfig) -> Runtime {
+    Runtime::with_connectors(config, &[connector_testkit::PINGONE_MFA])
+        .await
+        .expect("component loads")
+}
+
+fn pingone(runtime: &Runtime) -> Connector {
+    runtime
+        .connector(connector_testkit::PINGONE)
+        .expect("PingOne MFA is loaded")
+}
+
 fn runtime_config(cache_dir: Option<std::path::PathBuf>) -> RuntimeConfig {
     // BENCH_MAX_INSTANCES: pool size (default 1100, enough for 1,000 in flight).
     let max_instances = std::env::var("BENCH_MAX_INSTANCES")
@@ -210,27 +224,17 @@ fn runtime_config(cache_dir: Option<std::path::PathBuf>) -> RuntimeConfig {
 }
 
 impl World {
+    fn pingone(&self) -> Connector {
+        pingone(&self.runtime)
+    }
+
     async fn start(cache_dir: Option<std::path::PathBuf>) -> World {
         let emulator = Emulator::start(EmulatorConfig::default())
             .await
             .expect("emulator starts");
-        let runtime = Runtime::new(runtime_config(cache_dir))
-            .await
-            .expect("component loads");
+        let runtime = load(runtime_config(cache_dir)).await;
         let seed = emulator.seed().clone();
-        let tenant = Tenant::from_operator(
-            TenantSettings {
-                environment_id: seed.environment_id.clone(),
-                policy_id: seed.policy_id.clone(),
-                client_id: seed.client_id.clone(),
-                client_secret: Secret::new(seed.client_secret.clone()),
-                region: Default::default(),
-                api_url: Some(emulator.api_url()),
-                auth_url: Some(emulator.auth_url()),
-            },
-            bench_limits(),
-        )
-        .expect("tenant");
+        let tenant = connector_testkit::pingone_tenant(&runtime, &emulator, &seed, bench_limits());
         let user = seed.users[0].id.clone();
         let created = runtime
             .invoke(
@@ -543,18 +547,20 @@ fn cold_start_child(mode: &str) {
             other => panic!("unknown cold-start mode {other}"),
         };
         let t1 = Instant::now();
-        let runtime = Runtime::new(runtime_config(cache)).await.expect("load");
+        let runtime = load(runtime_config(cache)).await;
         let load_us = us(t1.elapsed());
-        let tenant = Tenant::from_operator(
-            TenantSettings {
-                environment_id: var("BENCH_ENV"),
-                policy_id: var("BENCH_POLICY"),
-                client_id: var("BENCH_CLIENT"),
-                client_secret: Secret::new(var("BENCH_SECRET")),
-                region: Default::default(),
-                api_url: Some(var("BENCH_API_URL")),
-                auth_url: Some(var("BENCH_AUTH_URL")),
-            },
+        let settings = json!({
+            "environmentId": var("BENCH_ENV"),
+            "policyId": var("BENCH_POLICY"),
+            "clientId": var("BENCH_CLIENT"),
+            "clientSecret": var("BENCH_SECRET"),
+            "apiUrl": var("BENCH_API_URL"),
+            "authUrl": var("BENCH_AUTH_URL"),
+        });
+        let tenant = Tenant::connected(
+            &pingone(&runtime),
+            settings.as_object().cloned().unwrap(),
+            Trust::Operator,
             bench_limits(),
         )
         .expect("tenant");
@@ -749,7 +755,7 @@ fn main() {
             let mut inst_us = Vec::new();
             for i in 0..3000 {
                 let (s, t) = world
-                    .runtime
+                    .pingone()
                     .probe_instantiate(&world.tenant)
                     .await
                     .expect("instantiate");
@@ -768,7 +774,7 @@ fn main() {
                 for i in 0..3000 {
                     let t = Instant::now();
                     world
-                        .runtime
+                        .pingone()
                         .probe_validate(cap.id(), &load.host[0], &output)
                         .expect("valid");
                     if i >= 300 {

@@ -1,12 +1,14 @@
 //! Shared harness of the contract tests: an in-process PingOne emulator on
-//! loopback, a runtime loading the real component, and a tenant pointed at
-//! the emulator. Everything is dropped (and the emulator stopped) at the end
-//! of each test.
+//! loopback, a runtime loading the real components (the test kit's), and a
+//! tenant pointed at the emulator. Everything is dropped (and the emulator
+//! stopped) at the end of each test.
 
-use connector_host::{Error, Limits, Runtime, RuntimeConfig, Secret, Tenant, TenantSettings};
+use connector_runtime::{Error, Limits, Runtime, RuntimeConfig, Tenant};
 use pingone_emulator::authenticator::{AttestationFormat, SoftAuthenticator};
 use pingone_emulator::{otp, Emulator, EmulatorConfig, Seed};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
+
+pub use connector_testkit::{pingone_settings, test_config, PINGONE};
 
 /// The web origin FIDO2 ceremonies run at in the tests.
 pub const ORIGIN: &str = "https://login.example.com";
@@ -17,46 +19,27 @@ pub const RP_ID: &str = "example.com";
 pub struct Harness {
     /// The emulator (stopped on drop).
     pub emulator: Emulator,
-    /// The runtime with the real PingOne MFA component.
+    /// The runtime with the real connector components.
     pub runtime: Runtime,
     /// A tenant for the emulator's first environment.
     pub tenant: Tenant,
 }
 
-/// Runtime settings for tests: the artifact cache lives in the target dir.
-pub fn test_config() -> RuntimeConfig {
-    RuntimeConfig {
-        cache_dir: Some(std::path::PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../target/test-artifact-cache"
-        ))),
-        max_instances: 64,
-        ..RuntimeConfig::default()
-    }
+/// The operator's PingOne settings for `seed` on `emulator` (URL overrides
+/// on loopback, which only the operator may use).
+pub fn settings_for(emulator: &Emulator, seed: &Seed) -> Map<String, Value> {
+    pingone_settings(emulator, seed)
 }
 
-/// The operator's settings for `seed` on `emulator` (URL overrides on
-/// loopback, which only the operator may use).
-pub fn settings_for(emulator: &Emulator, seed: &Seed) -> TenantSettings {
-    TenantSettings {
-        environment_id: seed.environment_id.clone(),
-        policy_id: seed.policy_id.clone(),
-        client_id: seed.client_id.clone(),
-        client_secret: Secret::new(seed.client_secret.clone()),
-        region: Default::default(),
-        api_url: Some(emulator.api_url()),
-        auth_url: Some(emulator.auth_url()),
-    }
-}
-
-/// An operator tenant for `seed` on `emulator`, with default limits.
-pub fn tenant_for(emulator: &Emulator, seed: &Seed) -> Tenant {
-    tenant_with_limits(emulator, seed, Limits::default())
-}
-
-/// An operator tenant for `seed` on `emulator`, with `limits`.
-pub fn tenant_with_limits(emulator: &Emulator, seed: &Seed, limits: Limits) -> Tenant {
-    Tenant::from_operator(settings_for(emulator, seed), limits).expect("seeded settings are valid")
+/// An operator tenant for `seed` on `emulator`, with `limits`, connected
+/// to `runtime`'s PingOne MFA connector.
+pub fn tenant_with_limits(
+    runtime: &Runtime,
+    emulator: &Emulator,
+    seed: &Seed,
+    limits: Limits,
+) -> Tenant {
+    connector_testkit::pingone_tenant(runtime, emulator, seed, limits)
 }
 
 impl Harness {
@@ -70,8 +53,8 @@ impl Harness {
         let emulator = Emulator::start(EmulatorConfig::default())
             .await
             .expect("emulator starts");
-        let runtime = Runtime::new(config).await.expect("component loads");
-        let tenant = tenant_for(&emulator, emulator.seed());
+        let runtime = connector_testkit::runtime(config).await;
+        let tenant = tenant_with_limits(&runtime, &emulator, emulator.seed(), Limits::default());
         Harness {
             emulator,
             runtime,
@@ -135,6 +118,29 @@ impl Harness {
 }
 
 impl Harness {
+    /// The PingOne MFA connector.
+    pub fn pingone(&self) -> connector_runtime::Connector {
+        self.runtime
+            .connector(PINGONE)
+            .expect("PingOne MFA is loaded")
+    }
+
+    /// The operator's settings for the first environment.
+    pub fn settings(&self) -> Map<String, Value> {
+        pingone_settings(&self.emulator, self.emulator.seed())
+    }
+
+    /// An operator tenant connected to PingOne MFA with `settings` and `limits`.
+    pub fn operator_tenant(&self, settings: Map<String, Value>, limits: Limits) -> Tenant {
+        Tenant::connected(
+            &self.pingone(),
+            settings,
+            connector_runtime::Trust::Operator,
+            limits,
+        )
+        .expect("valid settings")
+    }
+
     /// The seeded environment's ID.
     pub fn env_id(&self) -> String {
         self.emulator.seed().environment_id.clone()
@@ -299,7 +305,7 @@ pub fn assert_api_error(
     result: Result<Value, Error>,
     status: u16,
     code: &str,
-) -> Vec<connector_host::ApiErrorDetail> {
+) -> Vec<connector_runtime::ApiErrorDetail> {
     match result {
         Err(Error::Api {
             status: s,

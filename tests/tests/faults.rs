@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use connector_host::{Error, Limit, Limits, Runtime, Secret, Tenant, TenantSettings};
+use connector_runtime::{Error, Limit, Limits, Runtime, Tenant, Trust};
 use contract_tests::{test_config, Harness};
 use pingone_emulator::faults::{Fault, FaultAction};
 use pingone_emulator::{Emulator, EmulatorConfig};
@@ -22,7 +22,7 @@ fn tight_limits() -> Limits {
         cpu_time: Duration::from_millis(300),
         wall_time: Duration::from_secs(3),
         max_output_bytes: 1 << 20,
-        http: connector_host::HttpLimits {
+        http: connector_runtime::HttpLimits {
             first_byte_timeout: Duration::from_millis(800),
             between_bytes_timeout: Duration::from_millis(400),
             request_timeout: Duration::from_secs(2),
@@ -32,12 +32,8 @@ fn tight_limits() -> Limits {
     }
 }
 
-fn settings_for(emulator: &Emulator) -> TenantSettings {
+fn settings_for(emulator: &Emulator) -> serde_json::Map<String, Value> {
     contract_tests::settings_for(emulator, emulator.seed())
-}
-
-fn operator(settings: TenantSettings, limits: Limits) -> Tenant {
-    Tenant::from_operator(settings, limits).expect("valid settings")
 }
 
 /// The misbehaving guest under the real host, with a tenant on an emulator.
@@ -50,10 +46,17 @@ struct Sandbox {
 impl Sandbox {
     async fn start() -> Sandbox {
         let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
-        let runtime = Runtime::from_component(MISBEHAVING, test_config())
+        let runtime = Runtime::with_connectors(test_config(), &[MISBEHAVING])
             .await
             .unwrap();
-        let tenant = operator(settings_for(&emulator), tight_limits());
+        let connector = runtime.connector("misbehaving").unwrap();
+        let tenant = Tenant::connected(
+            &connector,
+            settings_for(&emulator),
+            Trust::Operator,
+            tight_limits(),
+        )
+        .unwrap();
         Sandbox {
             emulator,
             runtime,
@@ -65,6 +68,18 @@ impl Sandbox {
         self.runtime
             .invoke(&self.tenant, capability, &input.to_string())
             .await
+    }
+
+    /// Another tenant of the misbehaving connector, with `limits`.
+    fn tenant_with(&self, limits: Limits) -> Tenant {
+        let connector = self.runtime.connector("misbehaving").unwrap();
+        Tenant::connected(
+            &connector,
+            settings_for(&self.emulator),
+            Trust::Operator,
+            limits,
+        )
+        .unwrap()
     }
 
     /// The host still serves this tenant.
@@ -303,7 +318,7 @@ async fn recovers(h: &Harness) {
 
 async fn tight_harness() -> Harness {
     let h = Harness::start().await;
-    let tenant = operator(settings_for(&h.emulator), tight_limits());
+    let tenant = h.operator_tenant(settings_for(&h.emulator), tight_limits());
     Harness { tenant, ..h }
 }
 
@@ -481,7 +496,7 @@ async fn retry_after_beyond_the_cap(retry_after: u64, max_retry_after: Duration)
     limits.http.max_retry_after = max_retry_after;
     let h = Harness::start().await;
     let h = Harness {
-        tenant: operator(settings_for(&h.emulator), limits),
+        tenant: h.operator_tenant(settings_for(&h.emulator), limits),
         ..h
     };
     let user = h.user();
@@ -507,7 +522,7 @@ async fn retry_after_beyond_the_cap(retry_after: u64, max_retry_after: Duration)
 
 #[tokio::test]
 async fn pingone_429_retry_after_beyond_the_default_cap() {
-    retry_after_beyond_the_cap(30, connector_host::HttpLimits::default().max_retry_after).await;
+    retry_after_beyond_the_cap(30, connector_runtime::HttpLimits::default().max_retry_after).await;
 }
 
 #[tokio::test]
@@ -564,8 +579,8 @@ async fn token_endpoint_down() {
 async fn token_endpoint_rejects_the_secret() {
     let h = Harness::start().await;
     let mut settings = settings_for(&h.emulator);
-    settings.client_secret = Secret::new("wrong-secret");
-    let tenant = operator(settings, Limits::default());
+    settings.insert("clientSecret".into(), json!("wrong-secret"));
+    let tenant = h.operator_tenant(settings, Limits::default());
     let user = h.user();
     let input = json!({ "userId": user }).to_string();
     match h
@@ -616,9 +631,12 @@ async fn connection_refused() {
         .unwrap()
         .port();
     let mut settings = settings_for(&h.emulator);
-    settings.api_url = Some(format!("http://127.0.0.1:{port}/v1"));
-    settings.auth_url = Some(format!("http://127.0.0.1:{port}"));
-    let tenant = operator(settings, tight_limits());
+    settings.insert(
+        "apiUrl".into(),
+        json!(format!("http://127.0.0.1:{port}/v1")),
+    );
+    settings.insert("authUrl".into(), json!(format!("http://127.0.0.1:{port}")));
+    let tenant = h.operator_tenant(settings, tight_limits());
     let user = h.user();
     let input = json!({ "userId": user }).to_string();
     // The token request is the first to meet the closed port.
@@ -742,7 +760,7 @@ async fn tenant_queue_bound() {
     let mut limits = tight_limits();
     limits.max_concurrent = 1;
     limits.max_queued = 1;
-    let tenant = operator(settings_for(&s.emulator), limits);
+    let tenant = s.tenant_with(limits);
     let runtime = &s.runtime;
     let slow = || runtime.invoke(&tenant, "sleep", r#"{"ms": 400}"#);
     let (a, b, c) = tokio::join!(slow(), slow(), async {
@@ -764,7 +782,7 @@ async fn outgoing_request_count_limit() {
     let mut limits = tight_limits();
     // Read All Devices needs three requests (devices, MFA settings, policy).
     limits.http.max_requests = 2;
-    let tenant = operator(settings_for(&h.emulator), limits);
+    let tenant = h.operator_tenant(settings_for(&h.emulator), limits);
     let user = h.user();
     let result = h
         .runtime
@@ -799,7 +817,7 @@ async fn response_body_size_limit() {
     }
     let mut limits = tight_limits();
     limits.http.max_response_bytes = cap;
-    let tenant = operator(settings_for(&h.emulator), limits);
+    let tenant = h.operator_tenant(settings_for(&h.emulator), limits);
     let result = h.runtime.invoke(&tenant, "readAllDevices", &input).await;
     expect_limit(result, "readAllDevices", Limit::ResponseSize);
     h.runtime
@@ -813,7 +831,7 @@ async fn input_size_limit() {
     let h = Harness::start().await;
     let mut limits = tight_limits();
     limits.max_input_bytes = 64;
-    let tenant = operator(settings_for(&h.emulator), limits);
+    let tenant = h.operator_tenant(settings_for(&h.emulator), limits);
     let input = json!({ "userId": "u", "padding": "x".repeat(100) }).to_string();
     expect_limit(
         h.runtime
@@ -855,7 +873,7 @@ async fn guest_faults_count_only_the_guests_own_faults() {
     limits.max_concurrent = 1;
     limits.max_queued = 0;
     limits.http.max_response_bytes = 16;
-    let tenant = operator(settings_for(&s.emulator), limits);
+    let tenant = s.tenant_with(limits);
     let runtime = &s.runtime;
     let env = &s.emulator.seed().environment_id;
     let user = &s.emulator.seed().users[0].id;

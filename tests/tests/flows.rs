@@ -1,8 +1,8 @@
-//! The seed's flows, run by `connector_host::demo::run` against the
+//! The seed's flows, run by `connector_runtime::demo::run` against the
 //! emulator (the same code as `connector-host demo`), with their final
 //! state asserted.
 
-use connector_host::demo::{self, FlowContext, FlowOutcome};
+use connector_testkit::demo::{self, FlowContext, FlowOutcome};
 use contract_tests::Harness;
 use serde_json::{json, Value};
 
@@ -162,6 +162,6 @@ async fn every_flow_in_one_environment() {
     };
     assert!(matches!(
         demo::run("no-such-flow", &mut ctx).await,
-        Err(connector_host::Error::UnknownCapability { .. })
+        Err(connector_runtime::Error::UnknownCapability { .. })
     ));
 }

@@ -26,7 +26,7 @@ mod world;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-use connector_host::Error;
+use connector_runtime::Error;
 use contract_tests::Harness;
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
@@ -183,7 +183,7 @@ fn arbitrary_inputs_never_break_the_host_or_the_guest() {
         RngSeed::Random => DEFAULT_SEED,
     };
     let capabilities: Vec<Capability> = h
-        .runtime
+        .pingone()
         .capabilities()
         .map(|c| Capability {
             id: c.id.clone(),

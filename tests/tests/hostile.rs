@@ -7,13 +7,46 @@
 use std::time::Duration;
 
 use base64::Engine as _;
-use connector_host::{
-    Error, Limits, NetworkPolicy, Runtime, RuntimeConfig, Secret, Tenant, TenantRegistry,
-    TenantSettings, Trust, MAX_DETAILS, MAX_MESSAGE_BYTES, MAX_SUMMARY_BYTES,
+use connector_runtime::{
+    Error, Limits, NetworkPolicy, Runtime, RuntimeConfig, Tenant, TenantRegistry, Trust,
+    MAX_DETAILS, MAX_MESSAGE_BYTES, MAX_SUMMARY_BYTES,
 };
-use contract_tests::{settings_for, test_config, Harness};
+use contract_tests::{settings_for, test_config, Harness, PINGONE};
 use pingone_emulator::faults::{Fault, FaultAction};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
+
+/// A runtime with the embedded connectors and the operator's `policy`.
+async fn runtime_with(policy: NetworkPolicy) -> Runtime {
+    connector_testkit::runtime(RuntimeConfig {
+        network: policy,
+        ..test_config()
+    })
+    .await
+}
+
+/// A PingOne MFA connection of `runtime` with `settings` supplied at `trust`.
+fn connect(
+    runtime: &Runtime,
+    settings: Map<String, Value>,
+    trust: Trust,
+    limits: Limits,
+) -> Result<Tenant, Error> {
+    Tenant::connected(
+        &runtime.connector(PINGONE).unwrap(),
+        settings,
+        trust,
+        limits,
+    )
+}
+
+/// `settings` with `key` set to `value`, or removed for `None`.
+fn with(mut settings: Map<String, Value>, key: &str, value: Option<&str>) -> Map<String, Value> {
+    match value {
+        Some(v) => settings.insert(key.into(), json!(v)),
+        None => settings.remove(key),
+    };
+    settings
+}
 
 fn user_input(h: &Harness) -> String {
     json!({ "userId": h.user() }).to_string()
@@ -62,12 +95,15 @@ async fn tenant_supplied_secret_references_are_literal() {
     let h = Harness::start().await;
     let seed = h.emulator.seed().clone();
     std::env::set_var("HOSTILE_TEST_STOLEN_SECRET", &seed.client_secret);
-    let policy = emulator_policy(&h);
+    let runtime = runtime_with(emulator_policy(&h)).await;
     for reference in ["env:HOSTILE_TEST_STOLEN_SECRET", "file:/etc/passwd"] {
-        let mut settings = settings_for(&h.emulator, &seed);
-        settings.client_secret = Secret::new(reference);
-        let tenant = Tenant::from_tenant(settings, Limits::default(), &policy).unwrap();
-        assert_eq!(tenant.trust(), Trust::Tenant);
+        let settings = with(
+            settings_for(&h.emulator, &seed),
+            "clientSecret",
+            Some(reference),
+        );
+        let tenant = connect(&runtime, settings, Trust::Tenant, Limits::default()).unwrap();
+        assert_eq!(tenant.trust(PINGONE), Some(Trust::Tenant));
         // PingOne got the reference itself as the secret, and refused it.
         match mfa_enabled(&h, &tenant).await {
             Err(Error::Token {
@@ -116,37 +152,44 @@ async fn tenant_supplied_urls_never_reach_loopback_or_internal_addresses() {
             .collect(),
         allow_internal: Vec::new(),
     };
+    let runtime = runtime_with(policy).await;
+    let without_overrides = with(
+        with(settings_for(&h.emulator, &seed), "apiUrl", None),
+        "authUrl",
+        None,
+    );
     for url in &internal {
         for field in ["apiUrl", "authUrl"] {
-            let mut settings = settings_for(&h.emulator, &seed);
-            settings.api_url = None;
-            settings.auth_url = None;
-            if field == "apiUrl" {
-                settings.api_url = Some(url.clone());
-            } else {
-                settings.auth_url = Some(url.clone());
-            }
+            let settings = with(without_overrides.clone(), field, Some(url));
             expect_tenant_error(
-                Tenant::from_tenant(settings, Limits::default(), &policy),
+                connect(&runtime, settings, Trust::Tenant, Limits::default()),
                 field,
             );
         }
     }
     // A public origin the operator did not list is refused too.
-    let mut settings = settings_for(&h.emulator, &seed);
-    settings.api_url = Some("https://pingone-proxy.example.com/v1".into());
-    settings.auth_url = None;
+    let settings = with(
+        without_overrides.clone(),
+        "apiUrl",
+        Some("https://pingone-proxy.example.com/v1"),
+    );
     let message = expect_tenant_error(
-        Tenant::from_tenant(settings, Limits::default(), &policy),
+        connect(&runtime, settings, Trust::Tenant, Limits::default()),
         "apiUrl",
     );
     assert!(message.contains("not among the origins"), "{message}");
     // Without overrides a tenant gets its region's PingOne.
-    let mut settings = settings_for(&h.emulator, &seed);
-    settings.api_url = None;
-    settings.auth_url = None;
-    let tenant = Tenant::from_tenant(settings, Limits::default(), &policy).unwrap();
-    assert_eq!(tenant.api_url(), "https://api.pingone.com/v1");
+    let tenant = connect(
+        &runtime,
+        without_overrides,
+        Trust::Tenant,
+        Limits::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        tenant.base_url(PINGONE, "api"),
+        Some("https://api.pingone.com/v1")
+    );
     serves(&h, &h.tenant).await;
 }
 
@@ -157,12 +200,16 @@ async fn internal_addresses_are_refused_before_any_connection_unless_allowed() {
     // 0.0.0.0 reaches this host's listeners on Linux: the emulator
     // listens on 127.0.0.1, so a connection would reach it and count.
     let zero = format!("http://0.0.0.0:{}", h.emulator.port());
-    let settings = TenantSettings {
-        api_url: Some(format!("{zero}/v1")),
-        auth_url: Some(zero.clone()),
-        ..settings_for(&h.emulator, &seed)
-    };
-    let tenant = Tenant::from_operator(settings.clone(), Limits::default()).unwrap();
+    let settings = with(
+        with(
+            settings_for(&h.emulator, &seed),
+            "apiUrl",
+            Some(&format!("{zero}/v1")),
+        ),
+        "authUrl",
+        Some(&zero),
+    );
+    let tenant = h.operator_tenant(settings.clone(), Limits::default());
     match mfa_enabled(&h, &tenant).await {
         Err(Error::Denied {
             capability,
@@ -180,11 +227,10 @@ async fn internal_addresses_are_refused_before_any_connection_unless_allowed() {
         "http://[::ffff:169.254.169.254]",
         "http://[64:ff9b::a9fe:a9fe]",
     ] {
-        let settings = TenantSettings {
-            auth_url: Some(metadata.into()),
-            ..settings.clone()
-        };
-        let tenant = Tenant::from_operator(settings, Limits::default()).unwrap();
+        let tenant = h.operator_tenant(
+            with(settings.clone(), "authUrl", Some(metadata)),
+            Limits::default(),
+        );
         match mfa_enabled(&h, &tenant).await {
             Err(Error::Denied { reason, .. }) => {
                 assert!(reason.contains("link-local"), "{metadata}: {reason}")
@@ -198,15 +244,11 @@ async fn internal_addresses_are_refused_before_any_connection_unless_allowed() {
         "nothing reached the emulator"
     );
     // The operator allows 0.0.0.0 explicitly: the same settings work.
-    let allowing = Runtime::new(RuntimeConfig {
-        network: NetworkPolicy {
-            allow_internal: vec!["0.0.0.0/32".parse().unwrap()],
-            ..NetworkPolicy::default()
-        },
-        ..test_config()
+    let allowing = runtime_with(NetworkPolicy {
+        allow_internal: vec!["0.0.0.0/32".parse().unwrap()],
+        ..NetworkPolicy::default()
     })
-    .await
-    .unwrap();
+    .await;
     allowing
         .invoke(&tenant, "readUserMFAEnabled", &user_input(&h))
         .await
@@ -235,14 +277,16 @@ async fn urls_with_userinfo_bad_ports_or_other_schemes_are_refused() {
         ("gopher://127.0.0.1:70".into(), "http or https"),
     ] {
         for field in ["apiUrl", "authUrl"] {
-            let mut settings = settings_for(&h.emulator, &seed);
-            if field == "apiUrl" {
-                settings.api_url = Some(format!("{url}/v1"));
+            let value = if field == "apiUrl" {
+                format!("{url}/v1")
             } else {
-                settings.auth_url = Some(url.clone());
-            }
-            let message =
-                expect_tenant_error(Tenant::from_operator(settings, Limits::default()), field);
+                url.clone()
+            };
+            let settings = with(settings_for(&h.emulator, &seed), field, Some(&value));
+            let message = expect_tenant_error(
+                connect(&h.runtime, settings, Trust::Operator, Limits::default()),
+                field,
+            );
             assert!(message.contains(why), "{url}: {message}");
             assert!(!message.contains("hunter2"), "{url}: {message}");
         }
@@ -327,8 +371,7 @@ async fn absurd_token_lifetimes_never_panic() {
         (json!("soon"), false),
         (json!({ "seconds": 60 }), false),
     ] {
-        let tenant =
-            Tenant::from_operator(settings_for(&h.emulator, &seed), Limits::default()).unwrap();
+        let tenant = h.operator_tenant(settings_for(&h.emulator, &seed), Limits::default());
         let mut body =
             json!({ "access_token": "a-token-pingone-never-issued", "token_type": "Bearer" });
         if !expires_in.is_null() {
@@ -414,7 +457,7 @@ async fn limits_outside_their_ranges_are_tenant_errors() {
         ),
         (
             Limits {
-                http: connector_host::HttpLimits {
+                http: connector_runtime::HttpLimits {
                     request_timeout: Duration::from_secs(u64::MAX),
                     ..d.http
                 },
@@ -424,7 +467,7 @@ async fn limits_outside_their_ranges_are_tenant_errors() {
         ),
         (
             Limits {
-                http: connector_host::HttpLimits {
+                http: connector_runtime::HttpLimits {
                     max_retries: u32::MAX,
                     ..d.http
                 },
@@ -435,7 +478,12 @@ async fn limits_outside_their_ranges_are_tenant_errors() {
     ];
     for (limits, field) in cases {
         expect_tenant_error(
-            Tenant::from_operator(settings_for(&h.emulator, &seed), limits),
+            connect(
+                &h.runtime,
+                settings_for(&h.emulator, &seed),
+                Trust::Operator,
+                limits,
+            ),
             field,
         );
     }
@@ -443,7 +491,7 @@ async fn limits_outside_their_ranges_are_tenant_errors() {
         "[tenants.acme]\nenvironmentId = \"{}\"\nclientId = \"{}\"\nclientSecret = \"{}\"\n\n[tenants.acme.limits]\nmaxConcurrent = 9223372036854775807\n",
         seed.environment_id, seed.client_id, seed.client_secret
     );
-    match TenantRegistry::from_toml(&file) {
+    match TenantRegistry::from_toml(&file, &h.runtime, Some(PINGONE)) {
         Err(Error::Tenant { field, .. }) => assert_eq!(field, "acme.limits.maxConcurrent"),
         other => panic!(
             "expected a tenant error, got {:?}",
@@ -473,10 +521,11 @@ async fn a_corrupted_or_untrusted_artifact_is_rebuilt_never_run() {
         ..test_config()
     };
     let load_and_serve = || async {
-        let runtime = Runtime::new(config.clone())
-            .await
-            .expect("the runtime loads");
-        assert_eq!(runtime.capabilities().count(), 26);
+        let runtime = connector_testkit::runtime(config.clone()).await;
+        assert_eq!(
+            runtime.connector(PINGONE).unwrap().capabilities().count(),
+            26
+        );
         runtime
             .invoke(&h.tenant, "readUserMFAEnabled", &user_input(&h))
             .await
@@ -534,7 +583,12 @@ async fn a_corrupted_or_untrusted_artifact_is_rebuilt_never_run() {
 
     // A directory others can write is not used at all: nothing is read
     // from it or written to it.
-    std::fs::remove_file(&path).unwrap();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let entry = entry.unwrap().path();
+        if entry.extension().is_some_and(|x| x == "cwasm") {
+            std::fs::remove_file(entry).unwrap();
+        }
+    }
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
     load_and_serve().await;
     assert!(
@@ -578,7 +632,7 @@ async fn secret_references_are_read_within_bounds() {
             seed.environment_id, seed.client_id
         );
         let started = std::time::Instant::now();
-        match TenantRegistry::from_toml(&file) {
+        match TenantRegistry::from_toml(&file, &h.runtime, Some(PINGONE)) {
             Err(Error::Tenant { field, message }) => {
                 assert_eq!(field, "acme.clientSecret");
                 assert!(message.contains(why), "{path}: {message}");
@@ -615,14 +669,13 @@ fn huge_pingone_error() -> Value {
 async fn a_megabyte_pingone_error_stays_within_bounds() {
     let h = Harness::start().await;
     let seed = h.emulator.seed().clone();
-    let tight = Tenant::from_operator(
+    let tight = h.operator_tenant(
         settings_for(&h.emulator, &seed),
         Limits {
             max_output_bytes: 2048,
             ..Limits::default()
         },
-    )
-    .unwrap();
+    );
     for (tenant, bound) in [(&h.tenant, 64 * 1024), (&tight, 2048)] {
         h.emulator.inject(
             Fault::new(

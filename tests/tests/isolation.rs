@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use connector_host::{Limits, Runtime, RuntimeConfig, Tenant};
+use connector_runtime::{Limits, Runtime, RuntimeConfig, Tenant};
 use pingone_emulator::faults::{Fault, FaultAction};
 use pingone_emulator::{Emulator, EmulatorConfig};
 use serde_json::{json, Value};
@@ -31,23 +31,19 @@ fn resident_bytes() -> u64 {
 }
 
 struct World {
-    tenants: Vec<(Tenant, String, String)>,
+    /// (tenant, its environment ID, a user, the user's device)
+    tenants: Vec<(Tenant, String, String, String)>,
 }
 
 /// One burst: every tenant reads its own device `PER_TENANT` times, all at once.
 async fn burst(runtime: &Runtime, world: &World) -> usize {
     let mut calls = Vec::new();
-    for (tenant, user, device) in &world.tenants {
+    for (tenant, env, user, device) in &world.tenants {
         for _ in 0..PER_TENANT {
             let input = json!({ "userId": user, "deviceId": device }).to_string();
             calls.push(async move {
                 let out = runtime.invoke(tenant, "readDevice", &input).await;
-                (
-                    tenant.environment_id().to_owned(),
-                    user.clone(),
-                    device.clone(),
-                    out,
-                )
+                (env.clone(), user.clone(), device.clone(), out)
             });
         }
     }
@@ -114,12 +110,12 @@ async fn thousand_concurrent_invocations_over_fifty_tenants() {
         max_instances: (TENANTS * PER_TENANT) as u32,
         ..contract_tests::test_config()
     };
-    let runtime = Runtime::new(config).await.unwrap();
+    let runtime = connector_testkit::runtime(config).await;
     let defaults = Limits::default();
     let limits = Limits {
         max_concurrent: PER_TENANT,
         wall_time: Duration::from_secs(120),
-        http: connector_host::HttpLimits {
+        http: connector_runtime::HttpLimits {
             first_byte_timeout: Duration::from_secs(60),
             request_timeout: Duration::from_secs(60),
             ..defaults.http
@@ -128,7 +124,7 @@ async fn thousand_concurrent_invocations_over_fifty_tenants() {
     };
 
     let tenant_of = |seed: &pingone_emulator::Seed| {
-        Tenant::from_operator(contract_tests::settings_for(&emulator, seed), limits).unwrap()
+        connector_testkit::pingone_tenant(&runtime, &emulator, seed, limits)
     };
     let mut tenants = Vec::new();
     for seed in emulator.seeds() {
@@ -140,7 +136,7 @@ async fn thousand_concurrent_invocations_over_fifty_tenants() {
             .await
             .unwrap();
         let device = created["device"]["id"].as_str().unwrap().to_owned();
-        tenants.push((tenant_of(seed), user, device));
+        tenants.push((tenant_of(seed), seed.environment_id.clone(), user, device));
     }
     let setup_tokens = emulator.stats().token_requests;
     assert_eq!(setup_tokens, TENANTS as u64);
@@ -148,7 +144,7 @@ async fn thousand_concurrent_invocations_over_fifty_tenants() {
     let distinct: HashMap<&str, ()> = world
         .tenants
         .iter()
-        .map(|(t, _, _)| (t.environment_id(), ()))
+        .map(|(_, env, _, _)| (env.as_str(), ()))
         .collect();
     assert_eq!(distinct.len(), TENANTS);
 
@@ -174,7 +170,7 @@ async fn thousand_concurrent_invocations_over_fifty_tenants() {
         after >> 20
     );
 
-    for (tenant, _, _) in &world.tenants {
+    for (tenant, _, _, _) in &world.tenants {
         let stats = tenant.stats();
         assert_eq!(stats.token_fetches, 1, "one token per tenant, fetched once");
         assert_eq!(stats.failures, 0);

@@ -1,6 +1,6 @@
-//! The committed JSON Schemas in `schemas/` are generated files. These tests
-//! fail when they drift from what the connector's types produce or from what
-//! the compiled component reports in its manifest.
+//! The committed JSON Schemas in `schemas/<connector>/` are generated files.
+//! These tests fail when they drift from what each connector's types
+//! produce or from what its compiled component reports in its manifest.
 //!
 //! Regenerate with: `UPDATE_SCHEMAS=1 cargo test -p contract-tests --test schemas`
 
@@ -9,8 +9,24 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-fn schema_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas")
+fn schema_dir(connector: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../schemas")
+        .join(connector)
+}
+
+/// Every connector of the workspace, with the manifest its crate builds.
+fn manifests() -> Vec<(&'static str, Value)> {
+    vec![
+        (
+            pingone_mfa_connector::NAME,
+            serde_json::to_value(pingone_mfa_connector::manifest()).unwrap(),
+        ),
+        (
+            http_connector::NAME,
+            serde_json::to_value(http_connector::manifest()).unwrap(),
+        ),
+    ]
 }
 
 /// `(file name, pretty JSON)` for every capability's input and output schema.
@@ -28,9 +44,14 @@ fn expected_files(manifest: &Value) -> Vec<(String, String)> {
 
 #[test]
 fn committed_schemas_match_the_connector_types() {
-    let manifest = pingone_mfa_connector::manifest();
-    let expected = expected_files(&manifest);
-    let dir = schema_dir();
+    for (connector, manifest) in manifests() {
+        check_committed(connector, &manifest);
+    }
+}
+
+fn check_committed(connector: &str, manifest: &Value) {
+    let expected = expected_files(manifest);
+    let dir = schema_dir(connector);
     if std::env::var_os("UPDATE_SCHEMAS").is_some() {
         std::fs::create_dir_all(&dir).unwrap();
         for entry in std::fs::read_dir(&dir).unwrap() {
@@ -61,39 +82,51 @@ fn committed_schemas_match_the_connector_types() {
     }
     assert!(
         stale.is_empty(),
-        "schemas/ drifted from the connector types:\n  {}\nRegenerate: UPDATE_SCHEMAS=1 cargo test -p contract-tests --test schemas",
+        "schemas/{connector} drifted from the connector types:\n  {}\nRegenerate: UPDATE_SCHEMAS=1 cargo test -p contract-tests --test schemas",
         stale.join("\n  ")
     );
 }
 
 #[tokio::test]
 async fn component_manifest_matches_the_connector_types() {
-    let runtime = connector_host::Runtime::new(contract_tests::test_config())
-        .await
-        .unwrap();
-    let native = pingone_mfa_connector::manifest();
+    let runtime = connector_testkit::runtime(contract_tests::test_config()).await;
+    for (connector, native) in manifests() {
+        let loaded = runtime.connector(connector).expect("loaded");
+        assert_eq!(
+            loaded.manifest_json(),
+            &native,
+            "the embedded {connector} component is stale or differs from its crate"
+        );
+        assert_eq!(
+            loaded.capabilities().count(),
+            native["capabilities"].as_array().unwrap().len()
+        );
+        loaded.compile_schemas().expect("every schema compiles");
+    }
     assert_eq!(
-        runtime.manifest(),
-        &native,
-        "the embedded component is stale or differs from the connector crate"
+        runtime
+            .connector(pingone_mfa_connector::NAME)
+            .unwrap()
+            .capabilities()
+            .count(),
+        26
     );
-    assert_eq!(
-        runtime.capabilities().count(),
-        native["capabilities"].as_array().unwrap().len()
-    );
-    runtime.compile_schemas().expect("every schema compiles");
 }
 
 #[test]
-fn settings_schema_marks_the_client_secret() {
-    let manifest = pingone_mfa_connector::manifest();
-    assert_eq!(
-        manifest["settings"]["properties"]["clientSecret"]["secret"],
-        true
-    );
-    for (key, value) in manifest["settings"]["properties"].as_object().unwrap() {
-        if key != "clientSecret" {
-            assert!(value.get("secret").is_none(), "{key} is not a secret");
+fn settings_schemas_mark_exactly_the_secrets() {
+    for (connector, manifest) in manifests() {
+        let expected: &[&str] = if connector == "http" {
+            &["apiKey", "bearerToken", "clientSecret"]
+        } else {
+            &["clientSecret"]
+        };
+        for (key, value) in manifest["settings"]["properties"].as_object().unwrap() {
+            assert_eq!(
+                value.get("secret") == Some(&Value::Bool(true)),
+                expected.contains(&key.as_str()),
+                "{connector}.{key}"
+            );
         }
     }
 }

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine as _;
-use connector_host::{Secret, Tenant, TenantSettings};
+
 use contract_tests::Harness;
 use pingone_emulator::faults::{Fault, FaultAction};
 use serde_json::json;
@@ -99,19 +99,9 @@ async fn no_secret_or_token_in_logs_or_errors() {
     h.ok("readUserMFAEnabled", json!({ "userId": user })).await;
     // A tenant whose secret PingOne refuses.
     let wrong = "wrong-secret-that-must-not-leak";
-    let bad = Tenant::from_operator(
-        TenantSettings {
-            environment_id: seed.environment_id.clone(),
-            policy_id: seed.policy_id.clone(),
-            client_id: seed.client_id.clone(),
-            client_secret: Secret::new(wrong),
-            region: Default::default(),
-            api_url: Some(h.emulator.api_url()),
-            auth_url: Some(h.emulator.auth_url()),
-        },
-        connector_host::Limits::default(),
-    )
-    .unwrap();
+    let mut settings = h.settings();
+    settings.insert("clientSecret".into(), json!(wrong));
+    let bad = h.operator_tenant(settings, connector_runtime::Limits::default());
     let e = h
         .runtime
         .invoke(

@@ -6,42 +6,39 @@
 #![cfg(target_arch = "wasm32")]
 
 wit_bindgen::generate!({
-    path: "../../wit",
-    world: "connector",
-    with: { "wasi:config/store@0.2.0-rc.1": generate },
+    path: ["../../wit/deps/config", "../../wit/connector", "wit"],
+    world: "test:misbehaving/misbehaving",
+    generate_all,
 });
 
-use exports::identity::pingone_mfa::capabilities::{ConnectorError, Guest, TransportError};
+use exports::identity::connector::types::{ConnectorError, TransportError};
+use exports::test::misbehaving::capabilities::Guest;
 use serde_json::{json, Value};
 
 struct Misbehaving;
 export!(Misbehaving);
 
-/// `(id, WIT function, output schema)`; inputs are unconstrained.
+/// `(id, WIT function)`; inputs are unconstrained.
 const CAPABILITIES: &[(&str, &str)] = &[
-    ("panic", "read-device"),
-    ("oom", "read-all-devices"),
-    ("spin", "create-device"),
-    ("hugeOutput", "activate-device"),
-    ("notJson", "delete-device"),
-    ("badOutput", "resend-otp-for-pairing"),
-    ("snoop", "update-device-nickname"),
-    ("fetch", "set-device-order"),
-    ("sleep", "read-user-mfa-enabled"),
-    ("echo", "update-user-mfa-enabled"),
+    ("panic", "panic"),
+    ("oom", "oom"),
+    ("spin", "spin"),
+    ("hugeOutput", "huge-output"),
+    ("notJson", "not-json"),
+    ("badOutput", "bad-output"),
+    ("snoop", "snoop"),
+    ("fetch", "fetch"),
+    ("sleep", "sleep"),
+    ("echo", "echo"),
 ];
 
 fn input(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or(Value::Null)
 }
 
-fn unused() -> Result<String, ConnectorError> {
-    Err(ConnectorError::Internal(
-        "not part of the misbehaving guest".into(),
-    ))
-}
-
-impl Guest for Misbehaving {
+impl exports::identity::connector::describe::Guest for Misbehaving {
+    /// Declares PingOne-shaped settings, bases and client-credentials auth,
+    /// so the fault tests can run it against the PingOne emulator.
     fn manifest() -> String {
         let caps: Vec<Value> = CAPABILITIES
             .iter()
@@ -54,15 +51,39 @@ impl Guest for Misbehaving {
                 json!({ "id": id, "witFunction": wit, "title": id, "description": id, "inputSchema": {}, "outputSchema": output })
             })
             .collect();
-        json!({ "name": "misbehaving", "version": "0", "settings": {}, "capabilities": caps })
-            .to_string()
+        json!({
+            "name": "misbehaving",
+            "version": "0",
+            "interface": "test:misbehaving/capabilities@0.1.0",
+            "settings": { "type": "object", "properties": {
+                "environmentId": { "type": "string" },
+                "policyId": { "type": "string", "default": "" },
+                "clientId": { "type": "string" },
+                "clientSecret": { "type": "string", "secret": true },
+                "region": { "type": "string", "default": "NA" },
+                "apiUrl": { "type": "string" },
+                "authUrl": { "type": "string" }
+            }},
+            "derived": { "tld": { "from": "region", "map": { "NA": "com", "EU": "eu" }, "default": "com" } },
+            "outbound": [
+                { "name": "api", "url": "https://api.pingone.{tld}/v1", "override": "apiUrl", "allow": "/environments/{environmentId}/" },
+                { "name": "auth", "url": "https://auth.pingone.{tld}", "override": "authUrl", "allow": "/{environmentId}/" }
+            ],
+            "guest": { "environmentId": "{environmentId}", "policyId": "{policyId}", "apiUrl": "{api}", "authUrl": "{auth}" },
+            "auth": { "type": "oauth2ClientCredentials", "tokenUrl": "{auth}/{environmentId}/as/token",
+                      "clientId": "clientId", "clientSecret": "clientSecret", "reserved": ["{auth}/{environmentId}/as/"] },
+            "capabilities": caps
+        })
+        .to_string()
     }
+}
 
-    fn read_device(_: String) -> Result<String, ConnectorError> {
+impl Guest for Misbehaving {
+    fn panic(_: String) -> Result<String, ConnectorError> {
         panic!("the misbehaving guest panics on purpose");
     }
 
-    fn read_all_devices(_: String) -> Result<String, ConnectorError> {
+    fn oom(_: String) -> Result<String, ConnectorError> {
         // Grow until the host's memory limit stops us.
         let mut hoard: Vec<Vec<u8>> = Vec::new();
         loop {
@@ -71,27 +92,27 @@ impl Guest for Misbehaving {
         }
     }
 
-    fn create_device(_: String) -> Result<String, ConnectorError> {
+    fn spin(_: String) -> Result<String, ConnectorError> {
         let mut n: u64 = 0;
         loop {
             n = std::hint::black_box(n.wrapping_add(1));
         }
     }
 
-    fn activate_device(i: String) -> Result<String, ConnectorError> {
+    fn huge_output(i: String) -> Result<String, ConnectorError> {
         let bytes = input(&i)["bytes"].as_u64().unwrap_or(8 << 20) as usize;
         Ok(json!({ "padding": "x".repeat(bytes) }).to_string())
     }
 
-    fn delete_device(_: String) -> Result<String, ConnectorError> {
+    fn not_json(_: String) -> Result<String, ConnectorError> {
         Ok("this is not JSON {".into())
     }
 
-    fn resend_otp_for_pairing(_: String) -> Result<String, ConnectorError> {
+    fn bad_output(_: String) -> Result<String, ConnectorError> {
         Ok(json!({ "ok": "not a boolean" }).to_string())
     }
 
-    fn update_device_nickname(_: String) -> Result<String, ConnectorError> {
+    fn snoop(_: String) -> Result<String, ConnectorError> {
         let env: Vec<String> = std::env::vars().map(|(k, v)| format!("{k}={v}")).collect();
         let files = match std::fs::read_dir("/") {
             Ok(entries) => json!(entries
@@ -113,7 +134,7 @@ impl Guest for Misbehaving {
         .to_string())
     }
 
-    fn set_device_order(i: String) -> Result<String, ConnectorError> {
+    fn fetch(i: String) -> Result<String, ConnectorError> {
         let input = input(&i);
         let url = input["url"].as_str().unwrap_or_default();
         let mut request = waki::Client::new().get(url);
@@ -139,62 +160,13 @@ impl Guest for Misbehaving {
         }
     }
 
-    fn read_user_mfa_enabled(i: String) -> Result<String, ConnectorError> {
+    fn sleep(i: String) -> Result<String, ConnectorError> {
         let ms = input(&i)["ms"].as_u64().unwrap_or(60_000);
         std::thread::sleep(std::time::Duration::from_millis(ms));
         Ok("{}".into())
     }
 
-    fn update_user_mfa_enabled(i: String) -> Result<String, ConnectorError> {
+    fn echo(i: String) -> Result<String, ConnectorError> {
         Ok(i)
-    }
-
-    fn read_device_authentication_policy(_: String) -> Result<String, ConnectorError> {
-        unused()
-    }
-    fn create_device_authentication(_: String) -> Result<String, ConnectorError> {
-        unused()
-    }
-    fn read_device_authentication(_: String) -> Result<String, ConnectorError> {
-        unused()
-    }
-    fn device_select_device_authentication(_: String) -> Result<String, ConnectorError> {
-        unused()
-    }
-    fn validate_otp_device_authentication(_: String) -> Result<String, ConnectorError> {
-        unused()
-    }
-    fn validate_assertion_device_authentication(_: String) -> Result<String, ConnectorError> {
-        unused()
-    }
-    fn cancel_device_authentication_ping_id(_: String) -> Result<String, ConnectorError> {
-        unused()
-    }
-    fn create_pairing_key(_: String) -> Result<String, ConnectorError> {
-        unused()
-    }
-    fn read_pairing_key(_: String) -> Result<String, ConnectorError> {
-        unused()
-    }
-    fn delete_pairing_key(_: String) -> Result<String, ConnectorError> {
-        unused()
-    }
-    fn create_authentication_code(_: String) -> Result<String, ConnectorError> {
-        unused()
-    }
-    fn read_authentication_code(_: String) -> Result<String, ConnectorError> {
-        unused()
-    }
-    fn create_device_ping_id(_: String) -> Result<String, ConnectorError> {
-        unused()
-    }
-    fn create_device_authentication_ping_id(_: String) -> Result<String, ConnectorError> {
-        unused()
-    }
-    fn create_pairing_key_ping_id(_: String) -> Result<String, ConnectorError> {
-        unused()
-    }
-    fn read_all_devices_ping_id(_: String) -> Result<String, ConnectorError> {
-        unused()
     }
 }

@@ -1,0 +1,548 @@
+//! The `connector-host` command line: list, describe and invoke the
+//! capabilities of the embedded connectors (PingOne MFA, HTTP) and of any
+//! component given with `--component`, run the PingOne emulator, or run the
+//! demo flows.
+
+mod io;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{Parser, Subcommand};
+use connector_runtime::{
+    settings_from_toml, Connector, Error, Limit, Limits, NetworkPolicy, OriginPattern, Runtime,
+    RuntimeConfig, Tenant, TenantRegistry, Trust,
+};
+use connector_testkit::demo;
+use pingone_emulator::{Emulator, EmulatorConfig};
+use serde_json::{json, Map, Value};
+
+use io::{is_broken_pipe, read_bounded, Out, ReadFailure};
+
+/// The largest `--tenant` file (one tenant's settings).
+const TENANT_FILE_MAX: usize = 64 << 10;
+/// The largest `--tenants` file.
+const TENANTS_FILE_MAX: usize = 8 << 20;
+/// How long reading a settings file may take (a FIFO, a slow pipe).
+const SETTINGS_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Run identity connectors (WebAssembly components) in a sandbox.
+#[derive(Parser)]
+#[command(name = "connector-host", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Which connectors to load besides the embedded ones.
+#[derive(clap::Args)]
+struct Components {
+    /// Load another connector component (.wasm); repeatable.
+    #[arg(long = "component", value_name = "PATH.wasm")]
+    components: Vec<PathBuf>,
+}
+
+/// Which capability: an id one loaded connector has, `connector/id`, or an
+/// id with `--connector`.
+#[derive(clap::Args)]
+struct Which {
+    /// Capability id, e.g. readDevice, or connector/id.
+    capability: String,
+    /// The connector the capability belongs to, when several have it.
+    #[arg(long)]
+    connector: Option<String>,
+}
+
+impl Which {
+    fn name(&self) -> String {
+        match &self.connector {
+            Some(connector) => format!("{connector}/{}", self.capability),
+            None => self.capability.clone(),
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List the capabilities of every loaded connector.
+    List {
+        /// Print the connectors and every capability as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        components: Components,
+    },
+    /// Show one capability with its input and output schemas.
+    Describe {
+        #[command(flatten)]
+        which: Which,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        components: Components,
+    },
+    /// Invoke a capability; prints the output JSON, or a JSON error and exits non-zero.
+    Invoke {
+        #[command(flatten)]
+        which: Which,
+        #[command(flatten)]
+        components: Components,
+        /// The input JSON, or @path to read it from a file (@- for stdin).
+        #[arg(long)]
+        input: String,
+        /// The connection settings of the capability's connector (TOML, the
+        /// keys of its settings schema); default: the environment variables
+        /// its manifest names (PINGONE_* for PingOne MFA).
+        #[arg(long, conflicts_with = "tenants")]
+        tenant: Option<PathBuf>,
+        /// Tenants file (TOML, see README) with several tenants and their limits.
+        #[arg(long)]
+        tenants: Option<PathBuf>,
+        /// Which tenant of --tenants to invoke for (default: the only one).
+        #[arg(long, requires = "tenants")]
+        tenant_name: Option<String>,
+        /// The --tenant file holds settings a tenant supplied, not the
+        /// operator: every value is literal (no env:/file: references) and
+        /// URL overrides must match a --tenant-origin.
+        #[arg(long, requires = "tenant")]
+        tenant_supplied: bool,
+        /// An origin (scheme://host[:port], host may be *.domain) that
+        /// tenant-supplied URL overrides may name; repeatable.
+        #[arg(
+            long = "tenant-origin",
+            value_name = "ORIGIN",
+            requires = "tenant_supplied"
+        )]
+        tenant_origins: Vec<OriginPattern>,
+        /// An internal network (CIDR, e.g. 10.20.0.0/16) the host may
+        /// connect to; repeatable. Without it only public addresses (and
+        /// loopback, for the operator's own settings) are reached.
+        #[arg(long = "allow-internal", value_name = "CIDR")]
+        allow_internal: Vec<ipnet::IpNet>,
+    },
+    /// Run the PingOne emulator; the first stdout line is a JSON object describing it.
+    Emulator {
+        /// Port on 127.0.0.1 (0 picks a free one).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+    },
+    /// Run the demo flows against the embedded emulator.
+    Demo {
+        /// Run only this flow.
+        #[arg(long)]
+        flow: Option<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let mut out = Out::new();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Help and version print as clap prints them, and exit 0.
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            e.exit()
+        }
+        Err(e) => return report(&mut out, &cli_error(&e)),
+    };
+    match run(cli.command, &mut out).await {
+        Ok(code) => code,
+        // The reader went away (`| head -1`): nothing is left to say.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            // Every failure is one JSON object on stdout, so scripts parse
+            // one format: the host's own errors keep their structure, the
+            // CLI's (a file that cannot be read) are `cli`.
+            let json = match e.downcast_ref::<Error>() {
+                Some(host) => host.to_json(),
+                None => {
+                    serde_json::json!({ "error": { "kind": "cli", "summary": one_line(&format!("{e:#}")) } })
+                }
+            };
+            report(&mut out, &json)
+        }
+    }
+}
+
+/// Prints an error object and returns the failure exit code. When stdout
+/// itself is the problem (a full disk), the object goes to stderr instead.
+fn report(out: &mut Out, json: &serde_json::Value) -> ExitCode {
+    let pretty = serde_json::to_string_pretty(json).unwrap_or_default();
+    if out.line(&pretty).is_err() {
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "{json}");
+    }
+    ExitCode::FAILURE
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A command-line mistake as the CLI's error object: clap's first line as
+/// the summary, the argument it is about and the usage line.
+fn cli_error(e: &clap::Error) -> serde_json::Value {
+    let rendered = e.render().to_string();
+    let summary = rendered
+        .lines()
+        .next()
+        .unwrap_or("invalid command line")
+        .trim_start_matches("error:")
+        .trim();
+    let argument = match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(argument)) => Some(argument.clone()),
+        Some(ContextValue::Strings(arguments)) => Some(arguments.join(", ")),
+        _ => None,
+    };
+    let summary = match (&argument, summary.strip_suffix(':')) {
+        (Some(argument), Some(head)) => format!("{head}: {argument}"),
+        _ => summary.to_owned(),
+    };
+    let mut error = serde_json::json!({ "kind": "cli", "summary": one_line(&summary) });
+    if let Some(argument) = argument {
+        error["argument"] = argument.into();
+    }
+    if let Some(usage) = rendered
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Usage:"))
+    {
+        error["usage"] = usage.trim().into();
+    }
+    serde_json::json!({ "error": error })
+}
+
+/// A settings file's text, read within bounds; trouble is a tenant error
+/// that names the file, never its contents.
+async fn read_settings(path: &Path, max: usize, what: &str) -> Result<String, Error> {
+    let bad = |message: String| Error::Tenant {
+        field: what.into(),
+        message: format!("{}: {message}", path.display()),
+    };
+    match read_bounded(path, max, SETTINGS_READ_TIMEOUT).await {
+        Ok(bytes) => String::from_utf8(bytes).map_err(|_| bad("is not UTF-8 text".into())),
+        Err(ReadFailure::TooLarge) => Err(bad(format!("is larger than {max} bytes"))),
+        Err(ReadFailure::TimedOut) => Err(bad(format!(
+            "could not be read within {} s",
+            SETTINGS_READ_TIMEOUT.as_secs()
+        ))),
+        Err(ReadFailure::Io(e)) => Err(bad(format!("cannot be read ({})", e.kind()))),
+    }
+}
+
+/// The `--input` text: inline, or `@path` / `@-` read within the tenant's
+/// input limit and wall-clock time.
+async fn read_input(input: String, capability: &str, limits: &Limits) -> anyhow::Result<String> {
+    let Some(path) = input.strip_prefix('@') else {
+        return Ok(input);
+    };
+    let max = limits.max_input_bytes;
+    match read_bounded(Path::new(path), max, limits.wall_time).await {
+        Ok(bytes) => String::from_utf8(bytes)
+            .map_err(|_| anyhow::anyhow!("the input in {path} is not UTF-8 text")),
+        Err(ReadFailure::TooLarge) => Err(Error::Limit {
+            capability: capability.to_owned(),
+            limit: Limit::InputSize,
+            message: format!("the input in {path} is larger than {max} bytes (maxInputBytes)"),
+        }
+        .into()),
+        Err(ReadFailure::TimedOut) => Err(anyhow::anyhow!(
+            "reading the input from {path} did not finish within {} ms (wallTimeMs)",
+            limits.wall_time.as_millis()
+        )),
+        Err(ReadFailure::Io(e)) => Err(anyhow::anyhow!("reading {path}: {e}")),
+    }
+}
+
+/// A runtime with the embedded connectors and any `--component`.
+async fn runtime(config: RuntimeConfig, components: &Components) -> Result<Runtime, Error> {
+    let runtime = Runtime::with_connectors(config, embedded_connectors::ALL).await?;
+    for path in &components.components {
+        runtime.load_file(path).await?;
+    }
+    Ok(runtime)
+}
+
+/// The connection settings named by the connector's manifest as
+/// environment variables (`env`), e.g. PingOne's `PINGONE_*`; the process
+/// environment is the operator's.
+fn settings_from_env(connector: &Connector) -> Result<Map<String, Value>, Error> {
+    let manifest = connector.manifest();
+    let required: Vec<&str> = manifest.settings["required"]
+        .as_array()
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let mut settings = Map::new();
+    for name in manifest.setting_names() {
+        let Some(var) = manifest.env_var(name) else {
+            continue;
+        };
+        match std::env::var(var).ok().filter(|v| !v.trim().is_empty()) {
+            Some(value) => {
+                settings.insert(name.to_owned(), Value::String(value));
+            }
+            None if required.contains(&name) => {
+                return Err(Error::Tenant {
+                    field: var.to_owned(),
+                    message: format!(
+                        "is not set (the {} connector's {name}; or give --tenant or --tenants)",
+                        connector.name()
+                    ),
+                })
+            }
+            None => {}
+        }
+    }
+    Ok(settings)
+}
+
+/// The tenant `invoke` runs for, connected to `connector`: from `--tenant`,
+/// `--tenants` (whose top-level settings are the connection to the
+/// invoked connector) or the environment.
+async fn load_tenant(
+    runtime: &Runtime,
+    connector: &Connector,
+    tenant: Option<PathBuf>,
+    tenants: Option<PathBuf>,
+    tenant_name: Option<String>,
+    supplied: bool,
+) -> anyhow::Result<Tenant> {
+    let trust = if supplied {
+        Trust::Tenant
+    } else {
+        Trust::Operator
+    };
+    Ok(match (tenant, tenants) {
+        (Some(path), _) => {
+            let text = read_settings(&path, TENANT_FILE_MAX, "tenant file").await?;
+            let settings = settings_from_toml(&text)?;
+            Tenant::connected(connector, settings, trust, Limits::default())?
+        }
+        (None, Some(path)) => {
+            let text = read_settings(&path, TENANTS_FILE_MAX, "tenants file").await?;
+            let registry = TenantRegistry::from_toml(&text, runtime, Some(connector.name()))?;
+            let names = registry.names();
+            let name = match (tenant_name, names.as_slice()) {
+                (Some(name), _) => name,
+                (None, [only]) => only.clone(),
+                (None, _) => anyhow::bail!(
+                    "{} has several tenants ({}); choose one with --tenant-name",
+                    path.display(),
+                    names.join(", ")
+                ),
+            };
+            registry.get(&name).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "no tenant '{name}' in {} (known: {})",
+                    path.display(),
+                    names.join(", ")
+                )
+            })?
+        }
+        (None, None) => Tenant::connected(
+            connector,
+            settings_from_env(connector)?,
+            Trust::Operator,
+            Limits::default(),
+        )?,
+    })
+}
+
+/// A capability as `describe --json` and `list --json` show it.
+fn capability_json(cap: &connector_runtime::CapabilityInfo) -> Value {
+    json!({
+        "connector": cap.connector, "id": cap.id, "witFunction": cap.wit_function, "title": cap.title,
+        "description": cap.description, "inputSchema": cap.input_schema, "outputSchema": cap.output_schema,
+    })
+}
+
+async fn run(command: Command, out: &mut Out) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::List { json, components } => {
+            let runtime = runtime(RuntimeConfig::default(), &components).await?;
+            if json {
+                let connectors: Vec<Value> = runtime
+                    .connectors()
+                    .iter()
+                    .map(|c| {
+                        let m = c.manifest();
+                        json!({ "name": m.name, "version": m.version, "title": m.title,
+                                "interface": m.interface, "settings": m.settings })
+                    })
+                    .collect();
+                let capabilities: Vec<Value> =
+                    runtime.capabilities().iter().map(capability_json).collect();
+                let listed = json!({ "connectors": connectors, "capabilities": capabilities });
+                out.line(serde_json::to_string_pretty(&listed)?)?;
+            } else {
+                for cap in runtime.capabilities() {
+                    out.line(format_args!(
+                        "{:<12} {:<34} {:<36} {}",
+                        cap.connector, cap.id, cap.wit_function, cap.title
+                    ))?;
+                }
+            }
+        }
+        Command::Describe {
+            which,
+            json,
+            components,
+        } => {
+            let runtime = runtime(RuntimeConfig::default(), &components).await?;
+            let cap = runtime.capability(&which.name())?;
+            if json {
+                out.line(serde_json::to_string_pretty(&capability_json(&cap))?)?;
+            } else {
+                out.line(format_args!(
+                    "{} ({}/{})\n{}\n\nWIT function: {}\n",
+                    cap.title, cap.connector, cap.id, cap.description, cap.wit_function
+                ))?;
+                out.line(format_args!(
+                    "Input schema:\n{}\n",
+                    serde_json::to_string_pretty(&cap.input_schema)?
+                ))?;
+                out.line(format_args!(
+                    "Output schema:\n{}",
+                    serde_json::to_string_pretty(&cap.output_schema)?
+                ))?;
+            }
+        }
+        Command::Invoke {
+            which,
+            components,
+            input,
+            tenant,
+            tenants,
+            tenant_name,
+            tenant_supplied,
+            tenant_origins,
+            allow_internal,
+        } => {
+            let network = NetworkPolicy {
+                allow_internal,
+                tenant_origins,
+            };
+            let runtime = runtime(
+                RuntimeConfig {
+                    network,
+                    ..RuntimeConfig::default()
+                },
+                &components,
+            )
+            .await?;
+            let (connector, id) = runtime.resolve(&which.name())?;
+            let tenant = load_tenant(
+                &runtime,
+                &connector,
+                tenant,
+                tenants,
+                tenant_name,
+                tenant_supplied,
+            )
+            .await?;
+            let input = read_input(input, &id, tenant.limits()).await?;
+            let output = connector.invoke(&tenant, &id, &input).await?;
+            out.line(serde_json::to_string_pretty(&output)?)?;
+        }
+        Command::Emulator { port } => {
+            let emulator = Emulator::start(EmulatorConfig {
+                port,
+                ..EmulatorConfig::default()
+            })
+            .await?;
+            out.line(emulator.startup_info())?;
+            eprintln_quietly(format_args!(
+                "PingOne emulator listening on {} (Ctrl-C to stop)",
+                emulator.auth_url()
+            ));
+            tokio::signal::ctrl_c().await?;
+            emulator.shutdown().await;
+        }
+        Command::Demo { flow } => {
+            if let Some(name) = &flow {
+                if !demo::FLOWS.iter().any(|f| f.0 == name) {
+                    return Err(Error::UnknownCapability {
+                        capability: format!(
+                            "flow '{name}' (known: {})",
+                            demo::FLOWS
+                                .iter()
+                                .map(|f| f.0)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    }
+                    .into());
+                }
+            }
+            let emulator = Emulator::start(EmulatorConfig::default()).await?;
+            let seed = emulator.seed().clone();
+            let runtime = runtime(
+                RuntimeConfig::default(),
+                &Components {
+                    components: Vec::new(),
+                },
+            )
+            .await?;
+            let tenant =
+                connector_testkit::pingone_tenant(&runtime, &emulator, &seed, Limits::default());
+            out.line(format_args!(
+                "PingOne emulator at {} (environment {})",
+                emulator.auth_url(),
+                seed.environment_id
+            ))?;
+            let flows: Vec<(&str, &str)> = match &flow {
+                Some(name) => demo::FLOWS
+                    .iter()
+                    .copied()
+                    .filter(|f| f.0 == name)
+                    .collect(),
+                None => demo::FLOWS.to_vec(),
+            };
+            for (name, about) in flows {
+                let user = &seed.users[demo::default_user(name) % seed.users.len()];
+                out.line(format_args!(
+                    "\n== flow {name} for user {} ({})",
+                    user.username, user.id
+                ))?;
+                out.line(format_args!("   {about}"))?;
+                let outcome = {
+                    // A failed write is kept by `out` and reported below.
+                    let mut log = |line: &str| {
+                        let _ = out.line(format_args!("  {line}"));
+                    };
+                    let mut ctx = demo::FlowContext {
+                        runtime: &runtime,
+                        tenant: &tenant,
+                        emulator: &emulator,
+                        user_id: user.id.clone(),
+                        log: &mut log,
+                    };
+                    demo::run(name, &mut ctx).await?
+                };
+                out.check()?;
+                out.line(format_args!("  final state: {}", outcome.state))?;
+            }
+            out.line(format_args!(
+                "\n{} token request(s) for {} API call(s)",
+                emulator.stats().token_requests,
+                emulator.stats().api_requests
+            ))?;
+            emulator.shutdown().await;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A human note on stderr; a closed stderr is not worth failing for.
+fn eprintln_quietly(text: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{text}");
+}
