@@ -169,11 +169,15 @@ impl Connection {
                 .as_str()
                 .trim_start_matches('/')
                 .replace('/', ".");
-            if let jsonschema::error::ValidationErrorKind::Required {
-                property: Value::String(name),
-            } = error.kind()
-            {
-                field = name.clone();
+            use jsonschema::error::ValidationErrorKind as Kind;
+            match error.kind() {
+                Kind::Required {
+                    property: Value::String(name),
+                } => field = name.clone(),
+                Kind::AdditionalProperties { unexpected } if !unexpected.is_empty() => {
+                    field = unexpected[0].clone()
+                }
+                _ => {}
             }
             if field.is_empty() {
                 field = "settings".into();
@@ -254,9 +258,19 @@ impl Connection {
                     .map(|v| (setting.clone(), v.clone()))
             });
             let used_override = overridden.is_some();
+            // An error names the setting the URL came from, when it came from one.
+            let from_setting = Template::parse(&base.url).ok().and_then(|t| {
+                t.origin_vars()
+                    .into_iter()
+                    .find(|v| manifest.setting_names().contains(v))
+                    .map(str::to_owned)
+            });
             let (field, root) = match overridden {
                 Some(pair) => pair,
-                None => (base.name.clone(), render(&values, &base.name, &base.url)?),
+                None => (
+                    from_setting.unwrap_or_else(|| base.name.clone()),
+                    render(&values, &base.name, &base.url)?,
+                ),
             };
             let parsed = BaseUrl::parse(&field, &root)?;
             if used_override || free_origin(&base.url) {

@@ -264,6 +264,27 @@ async fn guest_request_outside_the_allowlist() {
     )
     .await;
     expect_denied(&s, &format!("{}/{env}/as/token", s.emulator.auth_url())).await;
+    // The token endpoint in another case, a dot segment in any encoding,
+    // credentials in the authority.
+    expect_denied(&s, &format!("{}/{env}/AS/token", s.emulator.auth_url())).await;
+    for climb in ["..", "%2e%2e", "%2E."] {
+        expect_denied(
+            &s,
+            &format!("{}/environments/{env}/{climb}/other", s.emulator.api_url()),
+        )
+        .await;
+    }
+    let userinfo = s.emulator.api_url().replace("http://", "http://user:pw@");
+    match s
+        .call(
+            "fetch",
+            json!({ "url": format!("{userinfo}/environments/{env}/users") }),
+        )
+        .await
+    {
+        Err(Error::Denied { url, .. }) => assert!(!url.contains("pw"), "{url}"),
+        other => panic!("expected credentials in the URL to be denied, got {other:?}"),
+    }
     // What is allowed works, with the host's credentials.
     let user = &s.emulator.seed().users[0].id;
     let out = s

@@ -65,6 +65,7 @@ fn method_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RestCallInput {
     /// The HTTP method (default GET).
+    #[serde(default)]
     #[schemars(schema_with = "method_schema")]
     pub method: Option<String>,
     /// The path under the connection's base URL, e.g. `users/42/devices`;
@@ -74,6 +75,7 @@ pub struct RestCallInput {
     /// Query parameters.
     pub query: Option<BTreeMap<String, String>>,
     /// Request headers. Credentials are the host's: `Authorization` is refused.
+    #[serde(default)]
     #[schemars(schema_with = "headers_schema")]
     pub headers: Option<BTreeMap<String, String>>,
     /// A JSON body, sent as `application/json` unless `contentType` says otherwise.
