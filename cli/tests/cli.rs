@@ -662,3 +662,55 @@ fn a_corrupted_artifact_cache_is_rebuilt() {
     assert_eq!(count_of(&json(&listed), "pingone-mfa"), 26);
     assert_ne!(std::fs::read(&artifact).unwrap(), bytes, "rebuilt");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_http_connector_and_a_component_from_a_file() {
+    use connector_testkit::http_server::{Credentials, TestServer};
+    let server = TestServer::start(Credentials::default()).await;
+    let dir = scratch("http");
+    let tenant = dir.join("http.toml");
+    std::fs::write(
+        &tenant,
+        format!(
+            "baseUrl = \"{}/key\"\nauthType = \"apiKey\"\napiKey = \"env:CLI_TEST_HTTP_KEY\"\n",
+            server.url()
+        ),
+    )
+    .unwrap();
+    let env = vec![("CLI_TEST_HTTP_KEY", server.credentials().api_key.clone())];
+    let tenant = tenant.to_str().unwrap().to_owned();
+    let invoke = |name: &str| {
+        args(&[
+            "invoke",
+            name,
+            "--tenant",
+            &tenant,
+            "--input",
+            r#"{"method":"POST","path":"items","body":{"a":1}}"#,
+        ])
+    };
+    for name in ["makeRestApiCall", "http/makeRestApiCall"] {
+        let output = run(invoke(name), env.clone()).await;
+        assert!(output.status.success(), "{name}: {output:?}");
+        let out = json(&output);
+        assert_eq!(out["statusCode"], 200);
+        assert_eq!(out["rawResponse"]["path"], "/key/items");
+        assert!(!String::from_utf8_lossy(&output.stdout).contains(&server.credentials().api_key));
+    }
+    let mut with_connector = invoke("makeRestApiCall");
+    with_connector.extend(args(&["--connector", "http"]));
+    assert!(run(with_connector, env.clone()).await.status.success());
+    // The same connector loaded from a .wasm file (it replaces the embedded one).
+    let wasm = dir.join("http.wasm");
+    std::fs::write(&wasm, embedded_connectors::HTTP).unwrap();
+    let mut from_file = invoke("makeRestApiCall");
+    from_file.extend(args(&["--component", wasm.to_str().unwrap()]));
+    let output = run(from_file, env).await;
+    assert!(output.status.success(), "{output:?}");
+    let missing = cli(&["list", "--component", "/nonexistent/x.wasm"], &[]);
+    assert_eq!(error_of(&missing)["kind"], "load");
+    let not_wasm = dir.join("not.wasm");
+    std::fs::write(&not_wasm, b"not a component").unwrap();
+    let broken = cli(&["list", "--component", not_wasm.to_str().unwrap()], &[]);
+    assert_eq!(error_of(&broken)["kind"], "load");
+}
