@@ -220,7 +220,7 @@ async fn a_tenants_file_holds_a_connection_per_connector() {
     let mut errors: HashMap<&str, String> = HashMap::new();
     for (name, text, default) in [
         ("no default", format!("[tenants.acme]\n{pingone_keys}"), None),
-        ("unknown connector", format!("[tenants.acme.connections.fax]\nnumber = \"1\"\n"), None),
+        ("unknown connector", "[tenants.acme.connections.fax]\nnumber = \"1\"\n".to_owned(), None),
         ("twice", format!("[tenants.acme]\n{pingone_keys}\n[tenants.acme.connections.pingone-mfa]\n{pingone_keys}"), Some(PINGONE)),
         ("bad setting", format!("{}\n[tenants.acme.connections.http]\nbaseUrl = \"ftp://x\"\n", "[tenants.acme]"), None),
         ("bad limit", format!("[tenants.acme]\n{pingone_keys}\n[tenants.acme.limits]\ncpuTimeMs = \"soon\"\n"), Some(PINGONE)),
