@@ -23,9 +23,13 @@ use crate::body;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
+/// The media type of the device-selection action.
 pub const DEVICE_SELECT: &str = "application/vnd.pingidentity.device.select+json";
+/// The media type of the OTP check.
 pub const OTP_CHECK: &str = "application/vnd.pingidentity.otp.check+json";
+/// The media type of the FIDO2 assertion check.
 pub const ASSERTION_CHECK: &str = "application/vnd.pingidentity.assertion.check+json";
+/// The media type of the cancel action.
 pub const CANCEL_PUSH: &str = "application/vnd.pingidentity.cancel.push.authentication+json";
 
 /// `POST /{envId}/deviceAuthentications` (application/json) → 201.

@@ -87,6 +87,7 @@ pub fn masked_device(d: &Device, now: i64) -> Value {
 }
 
 impl DeviceAuth {
+    /// The authentication's own URL on the auth host (its `self` link).
     pub fn href(&self, state: &AppState) -> String {
         format!(
             "{}/{}/deviceAuthentications/{}",
@@ -94,6 +95,7 @@ impl DeviceAuth {
         )
     }
 
+    /// The resource as PingOne shows it at `now`, with its links.
     pub fn to_json(&self, state: &AppState, env: &Environment, now: i64) -> Value {
         let href = self.href(state);
         let mut links = json!({"self": {"href": href}});

@@ -16,6 +16,7 @@ use crate::SentMessage;
 /// How long a device authentication lives (emulator clock).
 pub const LIFETIME_MS: i64 = 10 * 60_000;
 
+/// A device authentication's state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DaStatus {
     DeviceSelectionRequired,
@@ -28,6 +29,7 @@ pub enum DaStatus {
 }
 
 impl DaStatus {
+    /// PingOne's name of the state.
     pub fn as_str(self) -> &'static str {
         match self {
             DaStatus::DeviceSelectionRequired => "DEVICE_SELECTION_REQUIRED",
@@ -58,6 +60,7 @@ pub enum Selected {
     },
 }
 
+/// One device authentication, as the emulator keeps it.
 #[derive(Clone, Debug)]
 pub struct DeviceAuth {
     pub id: String,

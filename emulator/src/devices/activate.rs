@@ -15,6 +15,7 @@ use crate::error::{ApiError, ApiResult, Detail};
 use crate::state::AppState;
 use crate::{fido, oath, otp, policies};
 
+/// PingOne's 400 for a wrong OTP, with the attempts that remain.
 pub fn invalid_otp(remaining: u32) -> ApiError {
     ApiError::invalid_data(
         Detail::new("INVALID_OTP", Some("otp"), "Invalid OTP")

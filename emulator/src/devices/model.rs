@@ -12,6 +12,7 @@ use crate::otp;
 use crate::state::AppState;
 use crate::time::rfc3339_ms;
 
+/// An MFA device type, as PingOne names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeviceType {
     Sms,
@@ -42,6 +43,7 @@ impl DeviceType {
         DeviceType::Yubikey,
     ];
 
+    /// PingOne's name of the value.
     pub fn as_str(self) -> &'static str {
         match self {
             DeviceType::Sms => "SMS",
@@ -57,6 +59,7 @@ impl DeviceType {
         }
     }
 
+    /// The type PingOne's name `s` stands for.
     pub fn parse(s: &str) -> Option<DeviceType> {
         DeviceType::ALL.into_iter().find(|t| t.as_str() == s)
     }
@@ -78,6 +81,7 @@ impl DeviceType {
     }
 }
 
+/// A device's status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeviceStatus {
     Active,
@@ -85,6 +89,7 @@ pub enum DeviceStatus {
 }
 
 impl DeviceStatus {
+    /// PingOne's name of the value.
     pub fn as_str(self) -> &'static str {
         match self {
             DeviceStatus::Active => "ACTIVE",
@@ -103,6 +108,7 @@ pub struct PendingOtp {
     pub exhausted: bool,
 }
 
+/// One MFA device of a user, as the emulator keeps it.
 #[derive(Clone, Debug)]
 pub struct Device {
     pub id: String,
@@ -302,6 +308,7 @@ impl Device {
     }
 }
 
+/// A fresh device ID (a UUID, as PingOne's are).
 pub fn new_device_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }

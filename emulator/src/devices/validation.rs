@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::error::{ApiError, ApiResult, Detail};
 
+/// The longest nickname PingOne accepts.
 pub const NICKNAME_MAX: usize = 100;
 
 pub(super) fn check_nickname(n: &str) -> ApiResult<()> {
@@ -42,6 +43,7 @@ pub fn valid_phone(p: &str) -> bool {
     (5..=17).contains(&digits) && rest.starts_with(|c: char| c.is_ascii_digit() && c != '0')
 }
 
+/// Whether `e` looks like an email address (one `@`, a dotted domain).
 pub fn valid_email(e: &str) -> bool {
     let Some((local, domain)) = e.split_once('@') else {
         return false;
