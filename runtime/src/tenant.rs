@@ -40,8 +40,10 @@ pub struct Tenant {
 pub(crate) struct TenantInner {
     pub limits: Limits,
     pub gate: tokio::sync::Semaphore,
-    pub waiting: AtomicUsize,
-    pub stats: Counters,
+    pub waiting: Arc<AtomicUsize>,
+    /// Shared with the tenant this one was rebuilt from, so an update keeps
+    /// the counts.
+    pub stats: Arc<Counters>,
     /// By connector name.
     pub connections: BTreeMap<String, Arc<Connection>>,
 }
@@ -58,6 +60,7 @@ impl fmt::Debug for Tenant {
 pub struct TenantBuilder {
     limits: Limits,
     connections: BTreeMap<String, Arc<Connection>>,
+    stats: Arc<Counters>,
 }
 
 impl TenantBuilder {
@@ -77,13 +80,19 @@ impl TenantBuilder {
         Ok(self)
     }
 
+    /// Removes the connection to `connector`, if there is one.
+    pub fn disconnect(mut self, connector: &str) -> TenantBuilder {
+        self.connections.remove(connector);
+        self
+    }
+
     /// The tenant.
     pub fn build(self) -> Tenant {
         Tenant {
             inner: Arc::new(TenantInner {
                 gate: tokio::sync::Semaphore::new(self.limits.max_concurrent),
-                waiting: AtomicUsize::new(0),
-                stats: Counters::default(),
+                waiting: Arc::default(),
+                stats: self.stats,
                 connections: self.connections,
                 limits: self.limits,
             }),
@@ -114,6 +123,8 @@ pub struct TenantStats {
     pub rejected: u64,
     /// Invocations running now.
     pub in_flight: usize,
+    /// Invocations waiting for a slot now.
+    pub queued: usize,
     /// Access tokens fetched, over every connection.
     pub token_fetches: u64,
 }
@@ -130,7 +141,19 @@ impl Tenant {
         Ok(TenantBuilder {
             limits,
             connections: BTreeMap::new(),
+            stats: Arc::default(),
         })
+    }
+
+    /// A builder with this tenant's limits, connections (their token caches
+    /// included) and counters, to make an updated tenant from. Invocations
+    /// running on this one finish with it.
+    pub fn to_builder(&self) -> TenantBuilder {
+        TenantBuilder {
+            limits: self.inner.limits,
+            connections: self.inner.connections.clone(),
+            stats: self.inner.stats.clone(),
+        }
     }
 
     /// A tenant with one connection.
@@ -193,6 +216,7 @@ impl Tenant {
             guest_faults: c.guest_faults.load(Ordering::Relaxed),
             rejected: c.rejected.load(Ordering::Relaxed),
             in_flight: self.inner.limits.max_concurrent - self.inner.gate.available_permits(),
+            queued: self.inner.waiting.load(Ordering::Relaxed),
             token_fetches: self.token_fetches(),
         }
     }

@@ -1,0 +1,170 @@
+//! `connector-service`: the connector runtime as an HTTP service any flow
+//! engine can call, in any language (`connector-host serve`).
+//!
+//! The service owns one [`connector_runtime::Runtime`] with its loaded
+//! connectors and one [`connector_runtime::TenantRegistry`]: tenants from
+//! the operator's tenants file (reloaded on SIGHUP) and connections added
+//! through the admin API, which are tenant-supplied settings
+//! ([`connector_runtime::Trust::Tenant`]). Every route is declared once in
+//! [`routes::ROUTES`]; the router and the OpenAPI document are both built
+//! from that table, so they cannot drift.
+//!
+//! Modules: `config` (serve.toml), `keys` (API keys as digests, scopes),
+//! `context` (authentication, request ids, `traceparent`, logs), `routes`
+//! (the table, the public handlers), `admin` (the admin handlers),
+//! `errors` (errors as HTTP answers), `metrics` (Prometheus text),
+//! `openapi` (the document), `server` (listener, TLS, connection bounds,
+//! graceful shutdown).
+
+pub mod admin;
+pub mod config;
+pub mod context;
+pub mod errors;
+pub mod keys;
+pub mod metrics;
+pub mod openapi;
+pub mod routes;
+pub mod server;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use connector_runtime::{Error, Limits, Runtime, TenantRegistry, TenantStats};
+
+pub use config::{ConfigError, ServeConfig, ServerLimits};
+pub use keys::{digest_hex, Keys, Scope};
+
+/// The service: the runtime, the tenants, the keys and the counters. Clone
+/// it freely; clones share everything.
+#[derive(Clone)]
+pub struct Service {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    runtime: Runtime,
+    registry: TenantRegistry,
+    /// The tenants that came from the tenants file; a reload replaces these
+    /// and leaves those the admin API created.
+    from_file: Mutex<BTreeSet<String>>,
+    tenants_file: Option<PathBuf>,
+    default_connector: Option<String>,
+    keys: Keys,
+    metrics: metrics::Metrics,
+    tenant_limits: Limits,
+    server: ServerLimits,
+    ready: AtomicBool,
+}
+
+impl Service {
+    /// A service over `runtime` (its connectors loaded) with `keys`; reads
+    /// the tenants file of `config`, if any.
+    pub fn new(runtime: Runtime, config: &ServeConfig, keys: Keys) -> Result<Service, Error> {
+        let tenant_limits = config.tenant_limits.apply(Limits::default());
+        tenant_limits.validate().map_err(|e| match e {
+            Error::Tenant { field, message } => Error::Tenant {
+                field: field.replacen("limits.", "tenantLimits.", 1),
+                message,
+            },
+            other => other,
+        })?;
+        let service = Service {
+            inner: Arc::new(Inner {
+                runtime,
+                registry: TenantRegistry::new(),
+                from_file: Mutex::default(),
+                tenants_file: config.tenants_file.clone(),
+                default_connector: config.default_connector.clone(),
+                keys,
+                metrics: metrics::Metrics::default(),
+                tenant_limits,
+                server: config.server.clone(),
+                ready: AtomicBool::new(false),
+            }),
+        };
+        service.reload()?;
+        service.inner.ready.store(true, Ordering::Relaxed);
+        Ok(service)
+    }
+
+    /// Reads the tenants file again: its tenants replace the ones it held
+    /// before (invocations running on those finish with them), tenants it
+    /// no longer has are removed, tenants the admin API created stay. On an
+    /// error nothing changes. Returns how many tenants the file holds.
+    pub fn reload(&self) -> Result<usize, Error> {
+        let Some(path) = &self.inner.tenants_file else {
+            return Ok(0);
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Tenant {
+            field: "tenants file".into(),
+            message: format!("{}: cannot be read ({})", path.display(), e.kind()),
+        })?;
+        let fresh = TenantRegistry::from_toml(
+            &text,
+            &self.inner.runtime,
+            self.inner.default_connector.as_deref(),
+        )?;
+        let names: BTreeSet<String> = fresh.names().into_iter().collect();
+        let mut from_file = self.inner.from_file.lock().unwrap();
+        for gone in from_file.difference(&names) {
+            self.inner.registry.remove(gone);
+        }
+        for name in &names {
+            if let Some(tenant) = fresh.get(name) {
+                self.inner.registry.insert(name, tenant);
+            }
+        }
+        *from_file = names;
+        tracing::info!(tenants = from_file.len(), "tenants file loaded");
+        Ok(from_file.len())
+    }
+
+    /// The runtime.
+    pub fn runtime(&self) -> &Runtime {
+        &self.inner.runtime
+    }
+
+    /// The tenants.
+    pub fn registry(&self) -> &TenantRegistry {
+        &self.inner.registry
+    }
+
+    /// The server's bounds.
+    pub fn server_limits(&self) -> &ServerLimits {
+        &self.inner.server
+    }
+
+    /// Every tenant's name and counters.
+    pub fn tenant_stats(&self) -> Vec<(String, TenantStats)> {
+        self.inner
+            .registry
+            .names()
+            .into_iter()
+            .filter_map(|n| self.inner.registry.get(&n).map(|t| (n, t.stats())))
+            .collect()
+    }
+
+    /// Whether the service is ready to serve (connectors and tenants loaded).
+    pub fn is_ready(&self) -> bool {
+        self.inner.ready.load(Ordering::Relaxed) && !self.inner.runtime.connectors().is_empty()
+    }
+
+    /// The router of every route of [`routes::ROUTES`].
+    pub fn router(&self) -> axum::Router {
+        routes::router(self.clone())
+    }
+
+    pub(crate) fn keys(&self) -> &Keys {
+        &self.inner.keys
+    }
+
+    pub(crate) fn metrics(&self) -> &metrics::Metrics {
+        &self.inner.metrics
+    }
+
+    pub(crate) fn tenant_limits(&self) -> Limits {
+        self.inner.tenant_limits
+    }
+}

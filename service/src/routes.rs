@@ -1,0 +1,301 @@
+//! Every route of the service, declared once: [`ROUTES`] is what the
+//! router registers and what the OpenAPI document describes. The public
+//! handlers live here; the admin ones in `admin.rs`.
+
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Extension, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{on, MethodFilter, MethodRouter};
+use axum::{middleware, Json, Router};
+use connector_runtime::{Error, Limit};
+use serde_json::{json, Value};
+
+use crate::errors::{kind_of, refusal, runtime_error, unknown_tenant};
+use crate::keys::Scope;
+use crate::{admin, context, openapi, Service};
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone (liveness, readiness).
+    Open,
+    /// Any valid key.
+    Key,
+    /// A key whose scope holds the route's `{tenant}`.
+    Tenant,
+    /// An admin key.
+    Admin,
+}
+
+/// One route.
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    /// `GET`, `POST`, `PUT` or `DELETE`.
+    pub method: &'static str,
+    /// The path, with `{param}` placeholders (axum's and OpenAPI's syntax).
+    pub path: &'static str,
+    /// The OpenAPI operation id; also picks the handler.
+    pub operation: &'static str,
+    /// What it does.
+    pub summary: &'static str,
+    /// Who may call it.
+    pub access: Access,
+    /// What the request body is, when there is one.
+    pub body: Option<&'static str>,
+    /// The statuses it answers, with what each means.
+    pub responses: &'static [(u16, &'static str)],
+}
+
+const AUTH: (u16, &str) = (401, "No key, or a key the service does not know.");
+
+/// Every route.
+pub const ROUTES: &[Route] = &[
+    Route { method: "GET", path: "/healthz", operation: "health", summary: "Whether the process is alive.", access: Access::Open, body: None,
+        responses: &[(200, "Alive.")] },
+    Route { method: "GET", path: "/readyz", operation: "ready", summary: "Whether connectors and tenants are loaded.", access: Access::Open, body: None,
+        responses: &[(200, "Ready: connectors and tenants loaded."), (503, "Not ready yet.")] },
+    Route { method: "GET", path: "/metrics", operation: "metrics", summary: "Prometheus text: invocations, latency, in flight, queued, token fetches, traps, limit hits, HTTP requests.", access: Access::Admin, body: None,
+        responses: &[(200, "The metrics."), AUTH, (404, "Not an admin key.")] },
+    Route { method: "GET", path: "/openapi.json", operation: "openapi", summary: "This document.", access: Access::Key, body: None,
+        responses: &[(200, "The OpenAPI 3.1 document of the service."), AUTH] },
+    Route { method: "GET", path: "/v1/connectors", operation: "listConnectors", summary: "Every loaded connector with its capabilities (id, WIT function, title).", access: Access::Key, body: None,
+        responses: &[(200, "The connectors."), AUTH] },
+    Route { method: "GET", path: "/v1/connectors/{connector}", operation: "readConnector", summary: "A connector's manifest.", access: Access::Key, body: None,
+        responses: &[(200, "The manifest."), AUTH, (404, "No such connector.")] },
+    Route { method: "GET", path: "/v1/connectors/{connector}/capabilities/{capability}", operation: "readCapability", summary: "A capability with its input and output schemas.", access: Access::Key, body: None,
+        responses: &[(200, "The capability."), AUTH, (404, "No such connector or capability.")] },
+    Route { method: "POST", path: "/v1/tenants/{tenant}/connectors/{connector}/capabilities/{capability}", operation: "invoke",
+        summary: "Invoke a capability for a tenant: the body is the capability's input, the answer its output.", access: Access::Tenant,
+        body: Some("The capability's input JSON (its inputSchema)."),
+        responses: &[(200, "The capability's output JSON (its outputSchema)."), (400, "invalidInput: the input broke the capability's contract (pointer names the field)."), AUTH,
+            (404, "unknownTenant (or a tenant this key may not see), unknownConnector, unknownCapability."), (413, "The input is larger than allowed."),
+            (429, "The tenant's concurrency slots and queue are full; retry after Retry-After."), (500, "The connector broke: trap, invalidOutput, internal, its own limits."),
+            (502, "The API refused (api, with its status in the body) or could not be reached (transport, token, denied)."),
+            (503, "No instance slot free; retry after Retry-After."), (504, "A timeout: the invocation's wall clock or an HTTP timeout.")] },
+    Route { method: "GET", path: "/v1/admin/tenants", operation: "listTenants", summary: "Every tenant with its counters.", access: Access::Admin, body: None,
+        responses: &[(200, "The tenants."), AUTH, (404, "Not an admin key.")] },
+    Route { method: "GET", path: "/v1/admin/tenants/{tenant}", operation: "readTenant", summary: "A tenant's connections (connector and trust, never settings) and counters.", access: Access::Admin, body: None,
+        responses: &[(200, "The tenant."), AUTH, (404, "No such tenant, or not an admin key.")] },
+    Route { method: "DELETE", path: "/v1/admin/tenants/{tenant}", operation: "deleteTenant", summary: "Remove a tenant; invocations running finish.", access: Access::Admin, body: None,
+        responses: &[(204, "Removed."), AUTH, (404, "No such tenant, or not an admin key.")] },
+    Route { method: "PUT", path: "/v1/admin/tenants/{tenant}/connections/{connector}", operation: "putConnection",
+        summary: "Add or replace a tenant's connection to a connector; the settings are the tenant's own (literal, bounded by the operator's network policy). A new tenant gets the configured tenant limits.", access: Access::Admin,
+        body: Some("The connection settings (the connector's settings schema)."),
+        responses: &[(200, "The connection is in use."), (400, "tenant: a setting is invalid (field names it)."), AUTH, (404, "No such connector, or not an admin key.")] },
+    Route { method: "DELETE", path: "/v1/admin/tenants/{tenant}/connections/{connector}", operation: "deleteConnection", summary: "Remove a tenant's connection to a connector.", access: Access::Admin, body: None,
+        responses: &[(204, "Removed."), AUTH, (404, "No such tenant or connection, or not an admin key.")] },
+    Route { method: "POST", path: "/v1/admin/reload", operation: "reload", summary: "Read the tenants file again (as SIGHUP does).", access: Access::Admin, body: None,
+        responses: &[(200, "Reloaded."), (400, "The file is invalid; nothing changed."), AUTH, (404, "Not an admin key.")] },
+];
+
+fn filter(method: &str) -> MethodFilter {
+    match method {
+        "GET" => MethodFilter::GET,
+        "POST" => MethodFilter::POST,
+        "PUT" => MethodFilter::PUT,
+        "DELETE" => MethodFilter::DELETE,
+        other => panic!("route method {other} is not served"),
+    }
+}
+
+/// The handler of `route`, on its method.
+fn handler(route: &Route) -> MethodRouter<Service> {
+    let f = filter(route.method);
+    match route.operation {
+        "health" => on(f, health),
+        "ready" => on(f, ready),
+        "metrics" => on(f, metrics),
+        "openapi" => on(f, openapi_document),
+        "listConnectors" => on(f, list_connectors),
+        "readConnector" => on(f, read_connector),
+        "readCapability" => on(f, read_capability),
+        "invoke" => on(f, invoke),
+        "listTenants" => on(f, admin::list_tenants),
+        "readTenant" => on(f, admin::read_tenant),
+        "deleteTenant" => on(f, admin::delete_tenant),
+        "putConnection" => on(f, admin::put_connection),
+        "deleteConnection" => on(f, admin::delete_connection),
+        "reload" => on(f, admin::reload),
+        other => panic!("route operation {other} has no handler"),
+    }
+}
+
+/// The router of every route, with the request context and the body limit.
+pub fn router(service: Service) -> Router {
+    let mut router = Router::new();
+    let mut paths: Vec<&str> = ROUTES.iter().map(|r| r.path).collect();
+    paths.dedup();
+    for path in paths {
+        let methods = ROUTES
+            .iter()
+            .filter(|r| r.path == path)
+            .fold(MethodRouter::new(), |all, r| all.merge(handler(r)));
+        router = router.route(path, methods);
+    }
+    let max_body = service.server_limits().max_body_bytes;
+    router
+        .fallback(|| async { refusal(StatusCode::NOT_FOUND, "notFound", "no such route") })
+        .method_not_allowed_fallback(|| async {
+            refusal(StatusCode::METHOD_NOT_ALLOWED, "methodNotAllowed", "this route does not take that method")
+        })
+        .layer(middleware::from_fn_with_state(service.clone(), context::around))
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(service)
+}
+
+/// 404 unless the key may use the admin API: non-admin keys learn nothing
+/// about the admin routes.
+pub(crate) fn require_admin(scope: &Scope) -> Result<(), Response> {
+    if scope.admin {
+        Ok(())
+    } else {
+        Err(refusal(StatusCode::NOT_FOUND, "notFound", "no such route"))
+    }
+}
+
+fn unknown_connector(name: &str) -> Response {
+    let shown: String = name.chars().take(128).collect();
+    refusal(StatusCode::NOT_FOUND, "unknownConnector", format!("no connector '{shown}'"))
+}
+
+async fn health() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn ready(State(service): State<Service>) -> Response {
+    let body = json!({
+        "status": if service.is_ready() { "ready" } else { "starting" },
+        "connectors": service.runtime().connectors().len(),
+        "tenants": service.registry().len(),
+    });
+    let status = if service.is_ready() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body)).into_response()
+}
+
+async fn metrics(State(service): State<Service>, Extension(scope): Extension<Scope>) -> Response {
+    if let Err(no) = require_admin(&scope) {
+        return no;
+    }
+    let text = service.metrics().render(&service.tenant_stats());
+    ([("content-type", "text/plain; version=0.0.4")], text).into_response()
+}
+
+async fn openapi_document() -> Json<Value> {
+    Json(openapi::document())
+}
+
+async fn list_connectors(State(service): State<Service>) -> Json<Value> {
+    let connectors: Vec<Value> = service
+        .runtime()
+        .connectors()
+        .iter()
+        .map(|c| {
+            let capabilities: Vec<Value> = c
+                .capabilities()
+                .map(|cap| json!({ "id": cap.id, "witFunction": cap.wit_function, "title": cap.title }))
+                .collect();
+            json!({ "name": c.name(), "version": c.manifest().version, "title": c.manifest().title, "capabilities": capabilities })
+        })
+        .collect();
+    Json(json!({ "connectors": connectors }))
+}
+
+async fn read_connector(State(service): State<Service>, Path(connector): Path<String>) -> Response {
+    match service.runtime().connector(&connector) {
+        Some(c) => Json(c.manifest_json().clone()).into_response(),
+        None => unknown_connector(&connector),
+    }
+}
+
+async fn read_capability(
+    State(service): State<Service>,
+    Path((connector, capability)): Path<(String, String)>,
+) -> Response {
+    let Some(c) = service.runtime().connector(&connector) else {
+        return unknown_connector(&connector);
+    };
+    match c.capability(&capability) {
+        Some(cap) => Json(json!({
+            "connector": cap.connector, "id": cap.id, "witFunction": cap.wit_function, "title": cap.title,
+            "description": cap.description, "inputSchema": cap.input_schema, "outputSchema": cap.output_schema,
+        }))
+        .into_response(),
+        None => runtime_error(&Error::UnknownCapability { capability }),
+    }
+}
+
+async fn invoke(
+    State(service): State<Service>,
+    Extension(scope): Extension<Scope>,
+    Path((tenant_name, connector, capability)): Path<(String, String, String)>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    // A tenant the key may not see answers exactly as one that does not exist.
+    if !scope.allows(&tenant_name) {
+        return unknown_tenant(&tenant_name);
+    }
+    let Some(tenant) = service.registry().get(&tenant_name) else {
+        return unknown_tenant(&tenant_name);
+    };
+    let Some(c) = service.runtime().connector(&connector) else {
+        return unknown_connector(&connector);
+    };
+    if c.capability(&capability).is_none() {
+        return runtime_error(&Error::UnknownCapability { capability });
+    }
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            return refusal(
+                rejection.status(),
+                "payloadTooLarge",
+                format!("the body is larger than {} bytes (server.maxBodyBytes)", service.server_limits().max_body_bytes),
+            )
+        }
+    };
+    let Ok(input) = std::str::from_utf8(&body) else {
+        return runtime_error(&Error::InvalidInput {
+            capability,
+            pointer: String::new(),
+            message: "the body is not UTF-8 text".into(),
+        });
+    };
+    let started = Instant::now();
+    let _flight = service.metrics().start();
+    let result = c.invoke(&tenant, &capability, input).await;
+    let (response, outcome, limit) = match &result {
+        Ok(output) => (Json(output).into_response(), "ok".to_owned(), None),
+        Err(e) => {
+            let limit = match e {
+                Error::Limit { limit, .. } => Some(limit_name(*limit)),
+                _ => None,
+            };
+            (runtime_error(e), kind_of(&e.to_json()).to_owned(), limit)
+        }
+    };
+    service.metrics().invocation(&tenant_name, &connector, &capability, &outcome, limit, started.elapsed());
+    response
+}
+
+fn limit_name(limit: Limit) -> &'static str {
+    match limit {
+        Limit::Memory => "memory",
+        Limit::Cpu => "cpu",
+        Limit::WallClock => "wallClock",
+        Limit::Requests => "requests",
+        Limit::InputSize => "inputSize",
+        Limit::OutputSize => "outputSize",
+        Limit::ResponseSize => "responseSize",
+        Limit::RequestSize => "requestSize",
+        Limit::Instances => "instances",
+        Limit::Concurrency => "concurrency",
+    }
+}
