@@ -127,8 +127,13 @@ fn handler(route: &Route) -> MethodRouter<Service> {
 /// The router of every route, with the request context and the body limit.
 pub fn router(service: Service) -> Router {
     let mut router = Router::new();
-    let mut paths: Vec<&str> = ROUTES.iter().map(|r| r.path).collect();
-    paths.dedup();
+    // Each path once, in the table's order, with all of its methods.
+    let mut paths: Vec<&str> = Vec::new();
+    for route in ROUTES {
+        if !paths.contains(&route.path) {
+            paths.push(route.path);
+        }
+    }
     for path in paths {
         let methods = ROUTES
             .iter()
