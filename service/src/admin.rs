@@ -35,7 +35,10 @@ fn invalid(e: &Error) -> Response {
 }
 
 /// `GET /v1/admin/tenants`
-pub async fn list_tenants(State(service): State<Service>, Extension(scope): Extension<Scope>) -> Response {
+pub async fn list_tenants(
+    State(service): State<Service>,
+    Extension(scope): Extension<Scope>,
+) -> Response {
     if let Err(no) = require_admin(&scope) {
         return no;
     }
@@ -88,16 +91,30 @@ pub async fn put_connection(
     if let Err(no) = require_admin(&scope) {
         return no;
     }
-    if name.is_empty() || name.len() > 128 || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
-        return refusal(StatusCode::BAD_REQUEST, "badRequest", "a tenant name is 1-128 letters, digits, '-', '_' or '.'");
+    if name.is_empty()
+        || name.len() > 128
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    {
+        return refusal(
+            StatusCode::BAD_REQUEST,
+            "badRequest",
+            "a tenant name is 1-128 letters, digits, '-', '_' or '.'",
+        );
     }
     let Some(connector) = service.runtime().connector(&connector_name) else {
         return not_found("no such connector");
     };
-    let settings: Map<String, Value> = match body.ok().and_then(|b| serde_json::from_slice(&b).ok()) {
+    let settings: Map<String, Value> = match body.ok().and_then(|b| serde_json::from_slice(&b).ok())
+    {
         Some(Value::Object(settings)) => settings,
         _ => {
-            return refusal(StatusCode::BAD_REQUEST, "badRequest", "the body must be a JSON object of settings")
+            return refusal(
+                StatusCode::BAD_REQUEST,
+                "badRequest",
+                "the body must be a JSON object of settings",
+            )
         }
     };
     let builder = match service.registry().get(&name) {
@@ -135,7 +152,10 @@ pub async fn delete_connection(
 }
 
 /// `POST /v1/admin/reload`
-pub async fn reload(State(service): State<Service>, Extension(scope): Extension<Scope>) -> Response {
+pub async fn reload(
+    State(service): State<Service>,
+    Extension(scope): Extension<Scope>,
+) -> Response {
     if let Err(no) = require_admin(&scope) {
         return no;
     }

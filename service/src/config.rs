@@ -211,16 +211,28 @@ impl ServeConfig {
         self.network()?;
         let s = &self.server;
         if !(1024..=64 << 20).contains(&s.max_body_bytes) {
-            return Err(bad("server.maxBodyBytes", "must be between 1024 and 67108864"));
+            return Err(bad(
+                "server.maxBodyBytes",
+                "must be between 1024 and 67108864",
+            ));
         }
         if !(8192..=1 << 20).contains(&s.max_header_bytes) {
-            return Err(bad("server.maxHeaderBytes", "must be between 8192 and 1048576"));
+            return Err(bad(
+                "server.maxHeaderBytes",
+                "must be between 8192 and 1048576",
+            ));
         }
         if !(100..=600_000).contains(&s.header_read_timeout_ms) {
-            return Err(bad("server.headerReadTimeoutMs", "must be between 100 and 600000"));
+            return Err(bad(
+                "server.headerReadTimeoutMs",
+                "must be between 100 and 600000",
+            ));
         }
         if !(1..=100_000).contains(&s.max_connections_per_client) {
-            return Err(bad("server.maxConnectionsPerClient", "must be between 1 and 100000"));
+            return Err(bad(
+                "server.maxConnectionsPerClient",
+                "must be between 1 and 100000",
+            ));
         }
         if s.shutdown_grace_ms > 3_600_000 {
             return Err(bad("server.shutdownGraceMs", "must be at most 3600000"));
@@ -234,13 +246,19 @@ impl ServeConfig {
             .runtime
             .allow_internal
             .iter()
-            .map(|c| c.parse().map_err(|_| bad("runtime.allowInternal", format!("'{c}' is not a CIDR"))))
+            .map(|c| {
+                c.parse()
+                    .map_err(|_| bad("runtime.allowInternal", format!("'{c}' is not a CIDR")))
+            })
             .collect::<Result<_, _>>()?;
         let tenant_origins = self
             .runtime
             .tenant_origins
             .iter()
-            .map(|o| o.parse::<OriginPattern>().map_err(|m| bad("runtime.tenantOrigins", m)))
+            .map(|o| {
+                o.parse::<OriginPattern>()
+                    .map_err(|m| bad("runtime.tenantOrigins", m))
+            })
             .collect::<Result<_, _>>()?;
         Ok(NetworkPolicy {
             allow_internal,

@@ -36,14 +36,17 @@ pub fn status_of(error: &Error) -> StatusCode {
             Limit::Instances => StatusCode::SERVICE_UNAVAILABLE,
             Limit::WallClock => StatusCode::GATEWAY_TIMEOUT,
             Limit::ResponseSize => StatusCode::BAD_GATEWAY,
-            Limit::Cpu | Limit::Memory | Limit::OutputSize | Limit::Requests | Limit::RequestSize => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            Limit::Cpu
+            | Limit::Memory
+            | Limit::OutputSize
+            | Limit::Requests
+            | Limit::RequestSize => StatusCode::INTERNAL_SERVER_ERROR,
         },
         Error::Transport { code, .. } if code.contains("timeout") => StatusCode::GATEWAY_TIMEOUT,
-        Error::Api { .. } | Error::Transport { .. } | Error::Token { .. } | Error::Denied { .. } => {
-            StatusCode::BAD_GATEWAY
-        }
+        Error::Api { .. }
+        | Error::Transport { .. }
+        | Error::Token { .. }
+        | Error::Denied { .. } => StatusCode::BAD_GATEWAY,
         Error::Trap { .. }
         | Error::InvalidOutput { .. }
         | Error::Internal { .. }
@@ -56,7 +59,10 @@ pub fn status_of(error: &Error) -> StatusCode {
 pub fn runtime_error(error: &Error) -> Response {
     let status = status_of(error);
     let mut response = (status, Json(error.to_json())).into_response();
-    if matches!(status, StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE) {
+    if matches!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+    ) {
         response
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
@@ -80,7 +86,11 @@ pub fn refusal(status: StatusCode, kind: &str, summary: impl Into<String>) -> Re
 /// same answer for both, so a key learns nothing about other tenants.
 pub fn unknown_tenant(tenant: &str) -> Response {
     let shown: String = tenant.chars().take(128).collect();
-    refusal(StatusCode::NOT_FOUND, "unknownTenant", format!("no tenant '{shown}'"))
+    refusal(
+        StatusCode::NOT_FOUND,
+        "unknownTenant",
+        format!("no tenant '{shown}'"),
+    )
 }
 
 /// The error body's `kind`, for metrics.

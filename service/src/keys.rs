@@ -45,14 +45,24 @@ pub struct KeyConfig {
 impl KeyConfig {
     /// Exactly one of `sha256` and `key`, a scope, a plain name.
     pub fn check(&self) -> Result<(), String> {
-        if self.name.is_empty() || !self.name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
+        if self.name.is_empty()
+            || !self
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        {
             return Err("name must be letters, digits, '-', '_' or '.'".into());
         }
         match (&self.sha256, &self.key) {
             (Some(hex), None) if parse_hex(hex).is_some() => {}
             (Some(_), None) => return Err("sha256 must be 64 hex digits".into()),
             (None, Some(r)) if r.starts_with("env:") || r.starts_with("file:") => {}
-            (None, Some(_)) => return Err("key must be a reference (env:NAME or file:PATH); store a digest with sha256".into()),
+            (None, Some(_)) => {
+                return Err(
+                    "key must be a reference (env:NAME or file:PATH); store a digest with sha256"
+                        .into(),
+                )
+            }
             _ => return Err("give exactly one of sha256 and key".into()),
         }
         if !self.admin && self.tenants.is_empty() {
@@ -117,7 +127,8 @@ impl Keys {
             let digest = match (&key.sha256, &key.key) {
                 (Some(hex), _) => parse_hex(hex).ok_or("sha256 must be 64 hex digits")?,
                 (None, Some(reference)) => {
-                    let value = resolve(reference).map_err(|e| format!("keys.{}: {e}", key.name))?;
+                    let value =
+                        resolve(reference).map_err(|e| format!("keys.{}: {e}", key.name))?;
                     Sha256::digest(value.as_bytes()).into()
                 }
                 (None, None) => return Err(format!("keys.{}: no key", key.name)),
@@ -144,7 +155,11 @@ impl Keys {
                     name: name.into(),
                     admin: scope_admin,
                     all_tenants: tenants.contains(&"*"),
-                    tenants: tenants.iter().filter(|t| **t != "*").map(|t| t.to_string()).collect(),
+                    tenants: tenants
+                        .iter()
+                        .filter(|t| **t != "*")
+                        .map(|t| t.to_string())
+                        .collect(),
                 },
             )],
         }
@@ -179,7 +194,8 @@ fn resolve(reference: &str) -> Result<String, String> {
         return std::env::var(name).map_err(|_| format!("environment variable {name} is not set"));
     }
     let path = reference.strip_prefix("file:").ok_or("not a reference")?;
-    let bytes = std::fs::read(path).map_err(|e| format!("{path}: cannot be read ({})", e.kind()))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| format!("{path}: cannot be read ({})", e.kind()))?;
     if bytes.len() > 16 * 1024 {
         return Err(format!("{path}: larger than 16 KiB"));
     }

@@ -100,7 +100,12 @@ impl Metrics {
         let family = |out: &mut String, name: &str, kind: &str, help: &str| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
         };
-        family(&mut out, "connector_invocations_total", "counter", "Invocations by tenant, connector, capability and outcome (ok or the error kind).");
+        family(
+            &mut out,
+            "connector_invocations_total",
+            "counter",
+            "Invocations by tenant, connector, capability and outcome (ok or the error kind).",
+        );
         for (k, v) in self.invocations.lock().unwrap().iter() {
             let _ = writeln!(
                 out,
@@ -108,41 +113,126 @@ impl Metrics {
                 esc(&k[0]), esc(&k[1]), esc(&k[2]), esc(&k[3])
             );
         }
-        family(&mut out, "connector_invocation_duration_seconds", "histogram", "Time from receiving an invocation to its answer.");
+        family(
+            &mut out,
+            "connector_invocation_duration_seconds",
+            "histogram",
+            "Time from receiving an invocation to its answer.",
+        );
         for (k, h) in self.latency.lock().unwrap().iter() {
             let labels = format!("connector=\"{}\",capability=\"{}\"", esc(&k[0]), esc(&k[1]));
             for (i, bound) in BUCKETS.iter().enumerate() {
-                let _ = writeln!(out, "connector_invocation_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {}", h.counts[i]);
+                let _ = writeln!(
+                    out,
+                    "connector_invocation_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {}",
+                    h.counts[i]
+                );
             }
-            let _ = writeln!(out, "connector_invocation_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", h.count);
-            let _ = writeln!(out, "connector_invocation_duration_seconds_sum{{{labels}}} {}", h.sum);
-            let _ = writeln!(out, "connector_invocation_duration_seconds_count{{{labels}}} {}", h.count);
+            let _ = writeln!(
+                out,
+                "connector_invocation_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                h.count
+            );
+            let _ = writeln!(
+                out,
+                "connector_invocation_duration_seconds_sum{{{labels}}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "connector_invocation_duration_seconds_count{{{labels}}} {}",
+                h.count
+            );
         }
-        family(&mut out, "connector_in_flight", "gauge", "Invocations the service is running now.");
-        let _ = writeln!(out, "connector_in_flight {}", self.in_flight.load(Ordering::Relaxed));
-        family(&mut out, "connector_tenant_in_flight", "gauge", "Invocations running now, by tenant.");
+        family(
+            &mut out,
+            "connector_in_flight",
+            "gauge",
+            "Invocations the service is running now.",
+        );
+        let _ = writeln!(
+            out,
+            "connector_in_flight {}",
+            self.in_flight.load(Ordering::Relaxed)
+        );
+        family(
+            &mut out,
+            "connector_tenant_in_flight",
+            "gauge",
+            "Invocations running now, by tenant.",
+        );
         for (tenant, stats) in tenants {
-            let _ = writeln!(out, "connector_tenant_in_flight{{tenant=\"{}\"}} {}", esc(tenant), stats.in_flight);
+            let _ = writeln!(
+                out,
+                "connector_tenant_in_flight{{tenant=\"{}\"}} {}",
+                esc(tenant),
+                stats.in_flight
+            );
         }
-        family(&mut out, "connector_tenant_queued", "gauge", "Invocations waiting for one of their tenant's slots.");
+        family(
+            &mut out,
+            "connector_tenant_queued",
+            "gauge",
+            "Invocations waiting for one of their tenant's slots.",
+        );
         for (tenant, stats) in tenants {
-            let _ = writeln!(out, "connector_tenant_queued{{tenant=\"{}\"}} {}", esc(tenant), stats.queued);
+            let _ = writeln!(
+                out,
+                "connector_tenant_queued{{tenant=\"{}\"}} {}",
+                esc(tenant),
+                stats.queued
+            );
         }
-        family(&mut out, "connector_token_fetches_total", "counter", "Access tokens fetched, by tenant.");
+        family(
+            &mut out,
+            "connector_token_fetches_total",
+            "counter",
+            "Access tokens fetched, by tenant.",
+        );
         for (tenant, stats) in tenants {
-            let _ = writeln!(out, "connector_token_fetches_total{{tenant=\"{}\"}} {}", esc(tenant), stats.token_fetches);
+            let _ = writeln!(
+                out,
+                "connector_token_fetches_total{{tenant=\"{}\"}} {}",
+                esc(tenant),
+                stats.token_fetches
+            );
         }
-        family(&mut out, "connector_guest_traps_total", "counter", "Invocations whose guest trapped.");
+        family(
+            &mut out,
+            "connector_guest_traps_total",
+            "counter",
+            "Invocations whose guest trapped.",
+        );
         for (k, v) in self.traps.lock().unwrap().iter() {
             let _ = writeln!(out, "connector_guest_traps_total{{tenant=\"{}\",connector=\"{}\",capability=\"{}\"}} {v}", esc(&k[0]), esc(&k[1]), esc(&k[2]));
         }
-        family(&mut out, "connector_limit_hits_total", "counter", "Invocations ended by a limit, by tenant and limit.");
+        family(
+            &mut out,
+            "connector_limit_hits_total",
+            "counter",
+            "Invocations ended by a limit, by tenant and limit.",
+        );
         for (k, v) in self.limits.lock().unwrap().iter() {
-            let _ = writeln!(out, "connector_limit_hits_total{{tenant=\"{}\",limit=\"{}\"}} {v}", esc(&k[0]), esc(&k[1]));
+            let _ = writeln!(
+                out,
+                "connector_limit_hits_total{{tenant=\"{}\",limit=\"{}\"}} {v}",
+                esc(&k[0]),
+                esc(&k[1])
+            );
         }
-        family(&mut out, "http_requests_total", "counter", "HTTP requests by route and status.");
+        family(
+            &mut out,
+            "http_requests_total",
+            "counter",
+            "HTTP requests by route and status.",
+        );
         for (k, v) in self.http.lock().unwrap().iter() {
-            let _ = writeln!(out, "http_requests_total{{route=\"{}\",status=\"{}\"}} {v}", esc(&k[0]), esc(&k[1]));
+            let _ = writeln!(
+                out,
+                "http_requests_total{{route=\"{}\",status=\"{}\"}} {v}",
+                esc(&k[0]),
+                esc(&k[1])
+            );
         }
         out
     }

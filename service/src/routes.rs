@@ -145,9 +145,16 @@ pub fn router(service: Service) -> Router {
     router
         .fallback(|| async { refusal(StatusCode::NOT_FOUND, "notFound", "no such route") })
         .method_not_allowed_fallback(|| async {
-            refusal(StatusCode::METHOD_NOT_ALLOWED, "methodNotAllowed", "this route does not take that method")
+            refusal(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "methodNotAllowed",
+                "this route does not take that method",
+            )
         })
-        .layer(middleware::from_fn_with_state(service.clone(), context::around))
+        .layer(middleware::from_fn_with_state(
+            service.clone(),
+            context::around,
+        ))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(service)
 }
@@ -164,7 +171,11 @@ pub(crate) fn require_admin(scope: &Scope) -> Result<(), Response> {
 
 fn unknown_connector(name: &str) -> Response {
     let shown: String = name.chars().take(128).collect();
-    refusal(StatusCode::NOT_FOUND, "unknownConnector", format!("no connector '{shown}'"))
+    refusal(
+        StatusCode::NOT_FOUND,
+        "unknownConnector",
+        format!("no connector '{shown}'"),
+    )
 }
 
 async fn health() -> Json<Value> {
@@ -262,7 +273,10 @@ async fn invoke(
             return refusal(
                 rejection.status(),
                 "payloadTooLarge",
-                format!("the body is larger than {} bytes (server.maxBodyBytes)", service.server_limits().max_body_bytes),
+                format!(
+                    "the body is larger than {} bytes (server.maxBodyBytes)",
+                    service.server_limits().max_body_bytes
+                ),
             )
         }
     };
@@ -286,7 +300,14 @@ async fn invoke(
             (runtime_error(e), kind_of(&e.to_json()).to_owned(), limit)
         }
     };
-    service.metrics().invocation(&tenant_name, &connector, &capability, &outcome, limit, started.elapsed());
+    service.metrics().invocation(
+        &tenant_name,
+        &connector,
+        &capability,
+        &outcome,
+        limit,
+        started.elapsed(),
+    );
     response
 }
 

@@ -34,15 +34,20 @@ pub fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, ConfigError>
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
         .map_err(|e| bad(cert, format!("not a PEM certificate chain ({e})")))?;
     // The key's error never quotes the file: it is a secret.
-    let private = PrivateKeyDer::from_pem_file(key)
-        .map_err(|_| bad(key, "not a PEM private key".into()))?;
+    let private =
+        PrivateKeyDer::from_pem_file(key).map_err(|_| bad(key, "not a PEM private key".into()))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| bad(cert, e.to_string()))?
         .with_no_client_auth()
         .with_single_cert(certs, private)
-        .map_err(|e| bad(cert, format!("the certificate and key do not go together ({e})")))?;
+        .map_err(|e| {
+            bad(
+                cert,
+                format!("the certificate and key do not go together ({e})"),
+            )
+        })?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
