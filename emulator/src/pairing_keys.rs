@@ -146,7 +146,7 @@ fn create(
     let env = store.env_mut(env_id)?;
     env.user(user_id)?;
     purge(env, now);
-    let policy = env.requested_policy(b.get("policy"))?;
+    let policy = env.requested_policy(b)?;
     let mut apps = Vec::new();
     match b.get("applications") {
         None | Some(Value::Null) => {}

@@ -216,29 +216,10 @@ impl Environment {
 
     /// The device authentication policy a request's `policy` field names
     /// (`{"id": ...}`), or the default one when it names none.
-    pub fn requested_policy(&self, field: Option<&Value>) -> ApiResult<Value> {
-        let id = match field {
-            None | Some(Value::Null) => None,
-            Some(Value::Object(p)) => match p.get("id") {
-                None | Some(Value::Null) => None,
-                Some(Value::String(id)) => Some(id),
-                Some(_) => {
-                    return Err(ApiError::invalid_value(
-                        "policy.id",
-                        "policy.id must be a string",
-                    ))
-                }
-            },
-            Some(_) => {
-                return Err(ApiError::invalid_value(
-                    "policy",
-                    "policy must be an object",
-                ))
-            }
-        };
-        match id {
+    pub fn requested_policy(&self, body: &serde_json::Map<String, Value>) -> ApiResult<Value> {
+        match crate::body::id_of(body, "policy")? {
             None => Ok(self.default_policy().clone()),
-            Some(id) => self.policy(id).cloned().ok_or_else(|| {
+            Some(id) => self.policy(&id).cloned().ok_or_else(|| {
                 ApiError::invalid_value(
                     "policy.id",
                     format!("Unable to find device authentication policy with ID: {id}"),

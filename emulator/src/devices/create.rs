@@ -64,7 +64,7 @@ pub(super) fn create_device(
     }
 
     // policy
-    let policy = env.requested_policy(b.get("policy"))?;
+    let policy = env.requested_policy(b)?;
     if !policies::type_allowed(&policy, t) {
         return Err(ApiError::invalid_value(
             "type",
