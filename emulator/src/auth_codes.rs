@@ -165,16 +165,7 @@ fn create(state: &AppState, env_id: &str, b: &Map<String, Value>) -> ApiResult<V
             ))
         }
     };
-    let client_context = match b.get("clientContext") {
-        None | Some(Value::Null) => None,
-        Some(v @ Value::Object(_)) => Some(v.clone()),
-        Some(_) => {
-            return Err(ApiError::invalid_value(
-                "clientContext",
-                "clientContext must be an object",
-            ))
-        }
-    };
+    let client_context = crate::body::opt_object(b, "clientContext")?;
     let (duration, time_unit) = match b.get("lifeTime") {
         None | Some(Value::Null) => (1u64, "MINUTES".to_string()),
         Some(Value::Object(lt)) => {

@@ -88,6 +88,39 @@ pub fn opt_str<'a>(
     }
 }
 
+/// A reference field (`{"id": ...}`): its id, `Ok(None)` when the field or
+/// its id is absent or null, 400 INVALID_VALUE when either has the wrong type.
+pub fn id_of(b: &Map<String, Value>, key: &str) -> ApiResult<Option<String>> {
+    match b.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(o)) => match o.get("id") {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(ApiError::invalid_value(
+                &format!("{key}.id"),
+                format!("{key}.id must be a string"),
+            )),
+        },
+        Some(_) => Err(ApiError::invalid_value(
+            key,
+            format!("{key} must be an object"),
+        )),
+    }
+}
+
+/// Optional object field: `Ok(None)` when absent or null, 400 INVALID_VALUE
+/// when present but not an object.
+pub fn opt_object(m: &Map<String, Value>, key: &str) -> ApiResult<Option<Value>> {
+    match m.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v @ Value::Object(_)) => Ok(Some(v.clone())),
+        Some(_) => Err(ApiError::invalid_value(
+            key,
+            format!("{key} must be an object"),
+        )),
+    }
+}
+
 /// Decodes `application/x-www-form-urlencoded`.
 pub fn parse_form(raw: &[u8]) -> Vec<(String, String)> {
     let s = String::from_utf8_lossy(raw);

@@ -146,30 +146,7 @@ fn create(
     let env = store.env_mut(env_id)?;
     env.user(user_id)?;
     purge(env, now);
-    let policy = match b.get("policy") {
-        None | Some(Value::Null) => env.default_policy().clone(),
-        Some(Value::Object(p)) => match p.get("id") {
-            None | Some(Value::Null) => env.default_policy().clone(),
-            Some(Value::String(id)) => env.policy(id).cloned().ok_or_else(|| {
-                ApiError::invalid_value(
-                    "policy.id",
-                    format!("Unable to find device authentication policy with ID: {id}"),
-                )
-            })?,
-            Some(_) => {
-                return Err(ApiError::invalid_value(
-                    "policy.id",
-                    "policy.id must be a string",
-                ))
-            }
-        },
-        Some(_) => {
-            return Err(ApiError::invalid_value(
-                "policy",
-                "policy must be an object",
-            ))
-        }
-    };
+    let policy = env.requested_policy(b)?;
     let mut apps = Vec::new();
     match b.get("applications") {
         None | Some(Value::Null) => {}

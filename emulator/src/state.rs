@@ -214,6 +214,20 @@ impl Environment {
             .find(|p| p.get("id").and_then(Value::as_str) == Some(policy_id))
     }
 
+    /// The device authentication policy a request's `policy` field names
+    /// (`{"id": ...}`), or the default one when it names none.
+    pub fn requested_policy(&self, body: &serde_json::Map<String, Value>) -> ApiResult<Value> {
+        match crate::body::id_of(body, "policy")? {
+            None => Ok(self.default_policy().clone()),
+            Some(id) => self.policy(&id).cloned().ok_or_else(|| {
+                ApiError::invalid_value(
+                    "policy.id",
+                    format!("Unable to find device authentication policy with ID: {id}"),
+                )
+            }),
+        }
+    }
+
     pub fn default_policy(&self) -> &Value {
         self.policies
             .iter()

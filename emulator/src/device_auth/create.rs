@@ -10,29 +10,11 @@ use serde_json::{json, Map, Value};
 use super::model::{purge, DaStatus, DeviceAuth, Selected, LIFETIME_MS};
 use super::otp::{device_code_matches, otp_value, record_code_use};
 use super::select::{no_usable_devices, type_enabled, usable_devices};
-use crate::body::opt_str;
+use crate::body::{id_of, opt_object, opt_str};
 use crate::devices::{self, DeviceStatus, DeviceType};
 use crate::error::{ApiError, ApiResult, Detail};
 use crate::fido;
 use crate::state::{AppState, Store};
-
-pub(super) fn id_of(b: &Map<String, Value>, key: &str) -> ApiResult<Option<String>> {
-    match b.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(o)) => match o.get("id") {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(ApiError::invalid_value(
-                &format!("{key}.id"),
-                format!("{key}.id must be a string"),
-            )),
-        },
-        Some(_) => Err(ApiError::invalid_value(
-            key,
-            format!("{key} must be an object"),
-        )),
-    }
-}
 
 pub(super) fn create(state: &AppState, env_id: &str, b: &Map<String, Value>) -> ApiResult<Value> {
     let now = state.now_ms();
@@ -54,15 +36,7 @@ pub(super) fn create(state: &AppState, env_id: &str, b: &Map<String, Value>) -> 
             ));
         }
     }
-    let policy = match id_of(b, "policy")? {
-        None => env.default_policy().clone(),
-        Some(id) => env.policy(&id).cloned().ok_or_else(|| {
-            ApiError::invalid_value(
-                "policy.id",
-                format!("Unable to find device authentication policy with ID: {id}"),
-            )
-        })?,
-    };
+    let policy = env.requested_policy(b)?;
     let policy_id = policy["id"].as_str().unwrap_or_default().to_string();
     let application_id = id_of(b, "application")?;
     let rp_id_override = match b.get("rp") {
@@ -98,26 +72,8 @@ pub(super) fn create(state: &AppState, env_id: &str, b: &Map<String, Value>) -> 
                 })?,
         ),
     };
-    let client_context = match b.get("clientContext") {
-        None | Some(Value::Null) => None,
-        Some(v @ Value::Object(_)) => Some(v.clone()),
-        Some(_) => {
-            return Err(ApiError::invalid_value(
-                "clientContext",
-                "clientContext must be an object",
-            ))
-        }
-    };
-    let notification = match b.get("notification") {
-        None | Some(Value::Null) => None,
-        Some(v @ Value::Object(_)) => Some(v.clone()),
-        Some(_) => {
-            return Err(ApiError::invalid_value(
-                "notification",
-                "notification must be an object",
-            ))
-        }
-    };
+    let client_context = opt_object(b, "clientContext")?;
+    let notification = opt_object(b, "notification")?;
     let mobile_payload = opt_str(b, "mobilePayload", "mobilePayload")?.map(str::to_string);
     let user_agent = opt_str(b, "userAgent", "userAgent")?.map(str::to_string);
     let upfront_otp = otp_value(b)?;

@@ -8,8 +8,8 @@
 use serde_json::{json, Map, Value};
 
 use super::assertion::check_compatibility;
-use super::create::id_of;
 use super::model::{wrong_status, DaStatus, DeviceAuth, Selected};
+use crate::body::id_of;
 use crate::devices::{self, Device, DeviceStatus, DeviceType};
 use crate::error::{ApiError, ApiResult, Detail};
 use crate::state::Environment;
