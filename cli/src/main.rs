@@ -1,9 +1,10 @@
 //! The `connector-host` command line: list, describe and invoke the
 //! capabilities of the embedded connectors (PingOne MFA, HTTP) and of any
-//! component given with `--component`, run the PingOne emulator, or run the
-//! demo flows.
+//! component given with `--component`, run the PingOne emulator or the
+//! demo flows, or serve them all over HTTP (`serve`).
 
 mod io;
+mod serve;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -129,6 +130,8 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         port: u16,
     },
+    /// Serve every loaded connector over HTTP (see serve.example.toml, or --dev).
+    Serve(serve::ServeArgs),
     /// Run the demo flows against the embedded emulator.
     Demo {
         /// Run only this flow.
@@ -139,12 +142,6 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let mut out = Out::new();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -152,8 +149,12 @@ async fn main() -> ExitCode {
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
             e.exit()
         }
-        Err(e) => return report(&mut out, &cli_error(&e)),
+        Err(e) => {
+            init_logs(false);
+            return report(&mut out, &cli_error(&e));
+        }
     };
+    init_logs(matches!(cli.command, Command::Serve(_)));
     match run(cli.command, &mut out).await {
         Ok(code) => code,
         // The reader went away (`| head -1`): nothing is left to say.
@@ -162,14 +163,41 @@ async fn main() -> ExitCode {
             // Every failure is one JSON object on stdout, so scripts parse
             // one format: the host's own errors keep their structure, the
             // CLI's (a file that cannot be read) are `cli`.
-            let json = match e.downcast_ref::<Error>() {
-                Some(host) => host.to_json(),
-                None => {
+            let json = match (
+                e.downcast_ref::<Error>(),
+                e.downcast_ref::<connector_service::ConfigError>(),
+            ) {
+                (Some(host), _) => host.to_json(),
+                (None, Some(config)) => serde_json::json!({ "error": {
+                    "kind": "config", "field": config.at, "summary": one_line(&config.message),
+                } }),
+                (None, None) => {
                     serde_json::json!({ "error": { "kind": "cli", "summary": one_line(&format!("{e:#}")) } })
                 }
             };
             report(&mut out, &json)
         }
+    }
+}
+
+/// Logs go to stderr. The service logs JSON lines at `info` (one per
+/// request, with its span); the one-shot commands log text at `warn`.
+/// `RUST_LOG` overrides the level either way.
+fn init_logs(service: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| if service { "info" } else { "warn" }.into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if service {
+        // The span list ends with the current span and holds the request's
+        // span (its id and trace id) above the invocation's.
+        logs.json()
+            .with_current_span(false)
+            .with_span_list(true)
+            .init();
+    } else {
+        logs.init();
     }
 }
 
@@ -466,6 +494,7 @@ async fn run(command: Command, out: &mut Out) -> anyhow::Result<ExitCode> {
             tokio::signal::ctrl_c().await?;
             emulator.shutdown().await;
         }
+        Command::Serve(args) => return serve::run(args, out).await,
         Command::Demo { flow } => {
             if let Some(name) = &flow {
                 if !demo::FLOWS.iter().any(|f| f.0 == name) {
