@@ -80,9 +80,9 @@ pub struct RuntimeSection {
     pub cache_dir: Option<PathBuf>,
 }
 
-/// What the server bounds.
+/// What the server bounds. Each key left out keeps its default.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ServerLimits {
     /// Largest request body (default 1 MiB).
     pub max_body_bytes: usize,
@@ -282,5 +282,31 @@ impl ServeConfig {
             config.cache_dir = Some(dir.clone());
         }
         Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sample_configuration_loads() {
+        let path = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../serve.example.toml"
+        ));
+        let config = ServeConfig::load(path).expect("serve.example.toml is valid");
+        assert_eq!(config.keys.len(), 2);
+        assert_eq!(config.network().unwrap().tenant_origins.len(), 2);
+        assert_eq!(config.tenant_limits.max_concurrent, Some(16));
+        assert!(config.tenants_file.unwrap().ends_with("tenants.toml"));
+    }
+
+    #[test]
+    fn a_partial_server_section_keeps_the_other_defaults() {
+        let config: ServeConfig = toml::from_str("[server]\nmaxBodyBytes = 2048\n").unwrap();
+        assert_eq!(config.server.max_body_bytes, 2048);
+        assert_eq!(config.server.shutdown_grace_ms, 30_000);
+        config.check().unwrap();
     }
 }

@@ -1,11 +1,13 @@
 //! Shared test setup for every crate that runs connectors against their
 //! test servers: the runtime with the workspace's connectors, tenants for
 //! the PingOne emulator, and the HTTP connector's test server
-//! ([`http_server`]). The contract tests, the CLI's demo and the benchmark
+//! ([`http_server`]), the service on a loopback listener with its client
+//! ([`service`]). The contract tests, the CLI's demo and the benchmark
 //! all build their worlds from here.
 
 pub mod demo;
 pub mod http_server;
+pub mod service;
 
 use connector_runtime::{Limits, Runtime, RuntimeConfig, Tenant, Trust};
 use pingone_emulator::{Emulator, Seed};
