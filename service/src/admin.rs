@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 
 use crate::errors::refusal;
 use crate::keys::Scope;
-use crate::routes::require_admin;
+use crate::routes::unless_admin;
 use crate::Service;
 
 fn tenant_json(name: &str, tenant: &Tenant) -> Value {
@@ -39,7 +39,7 @@ pub async fn list_tenants(
     State(service): State<Service>,
     Extension(scope): Extension<Scope>,
 ) -> Response {
-    if let Err(no) = require_admin(&scope) {
+    if let Some(no) = unless_admin(&scope) {
         return no;
     }
     let tenants: Vec<Value> = service
@@ -57,7 +57,7 @@ pub async fn read_tenant(
     Extension(scope): Extension<Scope>,
     Path(name): Path<String>,
 ) -> Response {
-    if let Err(no) = require_admin(&scope) {
+    if let Some(no) = unless_admin(&scope) {
         return no;
     }
     match service.registry().get(&name) {
@@ -72,7 +72,7 @@ pub async fn delete_tenant(
     Extension(scope): Extension<Scope>,
     Path(name): Path<String>,
 ) -> Response {
-    if let Err(no) = require_admin(&scope) {
+    if let Some(no) = unless_admin(&scope) {
         return no;
     }
     match service.registry().remove(&name) {
@@ -88,7 +88,7 @@ pub async fn put_connection(
     Path((name, connector_name)): Path<(String, String)>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    if let Err(no) = require_admin(&scope) {
+    if let Some(no) = unless_admin(&scope) {
         return no;
     }
     if name.is_empty()
@@ -136,7 +136,7 @@ pub async fn delete_connection(
     Extension(scope): Extension<Scope>,
     Path((name, connector)): Path<(String, String)>,
 ) -> Response {
-    if let Err(no) = require_admin(&scope) {
+    if let Some(no) = unless_admin(&scope) {
         return no;
     }
     let Some(existing) = service.registry().get(&name) else {
@@ -156,7 +156,7 @@ pub async fn reload(
     State(service): State<Service>,
     Extension(scope): Extension<Scope>,
 ) -> Response {
-    if let Err(no) = require_admin(&scope) {
+    if let Some(no) = unless_admin(&scope) {
         return no;
     }
     match service.reload() {

@@ -159,14 +159,10 @@ pub fn router(service: Service) -> Router {
         .with_state(service)
 }
 
-/// 404 unless the key may use the admin API: non-admin keys learn nothing
-/// about the admin routes.
-pub(crate) fn require_admin(scope: &Scope) -> Result<(), Response> {
-    if scope.admin {
-        Ok(())
-    } else {
-        Err(refusal(StatusCode::NOT_FOUND, "notFound", "no such route"))
-    }
+/// The 404 a key that may not use the admin API gets (none for an admin
+/// key): non-admin keys learn nothing about the admin routes.
+pub(crate) fn unless_admin(scope: &Scope) -> Option<Response> {
+    (!scope.admin).then(|| refusal(StatusCode::NOT_FOUND, "notFound", "no such route"))
 }
 
 fn unknown_connector(name: &str) -> Response {
@@ -197,7 +193,7 @@ async fn ready(State(service): State<Service>) -> Response {
 }
 
 async fn metrics(State(service): State<Service>, Extension(scope): Extension<Scope>) -> Response {
-    if let Err(no) = require_admin(&scope) {
+    if let Some(no) = unless_admin(&scope) {
         return no;
     }
     let text = service.metrics().render(&service.tenant_stats());
