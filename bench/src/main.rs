@@ -7,7 +7,7 @@
 //!
 //! This file dispatches the command line and runs the sections of the report
 //! in order; each measurement lives in its own module (`sequential`,
-//! `parts`, `cold_start`, `throughput`, `memory`), on the world set up in
+//! `parts`, `cold_start`, `throughput`, `memory`, `service`), on the world set up in
 //! `world` and the native client in `native`.
 //!
 //! Internal modes (the bench spawns itself in them):
@@ -19,6 +19,9 @@
 //!
 //! And one for profilers: `--loop host|native N` runs N sequential Read
 //! Device calls on one path and prints their mean wall and CPU time.
+//!
+//! `--only service` runs the service section alone (library vs
+//! `connector-host serve` over HTTP), for a quick figure or a profiler.
 
 mod child;
 mod cold_start;
@@ -26,6 +29,7 @@ mod memory;
 mod native;
 mod parts;
 mod sequential;
+mod service;
 mod stats;
 mod throughput;
 mod world;
@@ -51,7 +55,7 @@ fn main() {
             return sequential::loop_child(args.get(2).map_or("host", |s| s), n);
         }
         Some("--help") | Some("-h") => {
-            println!("usage: connector-bench   (see BENCHMARKS.md)");
+            println!("usage: connector-bench [--only service]   (see BENCHMARKS.md)");
             return;
         }
         _ => {}
@@ -60,6 +64,19 @@ fn main() {
     let started = Instant::now();
     let cache = std::env::temp_dir().join(format!("connector-bench-cache-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&cache);
+    match (args.get(1).map(String::as_str), args.get(2).map(String::as_str)) {
+        (Some("--only"), Some("service")) => {
+            service::run_and_print(&cache, quick);
+            println!("total bench time: {:.1} s", started.elapsed().as_secs_f64());
+            let _ = std::fs::remove_dir_all(&cache);
+            return;
+        }
+        (Some("--only"), other) => {
+            eprintln!("--only takes one section: service (not {other:?})");
+            std::process::exit(2);
+        }
+        _ => {}
+    }
 
     println!("connector-bench: host path (validate, instantiate, guest, wasi-http, validate)");
     println!("vs a native hyper client with keep-alive, both against the in-process emulator on loopback.");
@@ -103,10 +120,11 @@ fn main() {
     let (pre, raw, env) = cold_env;
     cold_start::print(&pre, &raw);
 
-    // Throughput and memory each start worlds of their own, and print as
-    // they go.
+    // Throughput, memory and the service each start worlds of their own,
+    // and print as they go.
     throughput::run_and_print(&cache);
     memory::run_and_print(&env);
+    service::run_and_print(&cache, quick);
 
     println!(
         "CPU ratio host/native (median): {}",
