@@ -104,7 +104,21 @@ pub(crate) struct OAuth2 {
     pub scope: Option<String>,
     /// `Basic base64(clientId:clientSecret)`, marked sensitive.
     pub basic: http::HeaderValue,
-    pub tokens: TokenCache,
+    /// Shared with the connection this one succeeded when the grant is the
+    /// same (see [`Connection::adopt_tokens`]).
+    pub tokens: Arc<TokenCache>,
+}
+
+impl OAuth2 {
+    /// Whether `other` asks the same endpoint for a token with the same
+    /// credential, so a token either one fetched serves both.
+    fn same_grant(&self, other: &OAuth2) -> bool {
+        self.token_url == other.token_url
+            && self.client_id == other.client_id
+            && self.client_secret.expose() == other.client_secret.expose()
+            && self.method == other.method
+            && self.scope == other.scope
+    }
 }
 
 /// One tenant's resolved connection to one connector.
@@ -343,7 +357,7 @@ impl Connection {
                     method: *method,
                     scope,
                     basic,
-                    tokens: TokenCache::default(),
+                    tokens: Arc::default(),
                 })
             }
             Auth::Header { name, value } => {
@@ -410,6 +424,19 @@ impl Connection {
     /// The resolved root URL of base `name` (origin and path).
     pub fn base_url(&self, name: &str) -> Option<&str> {
         self.values.get(name).map(String::as_str)
+    }
+
+    /// Takes over `previous`'s token cache when both use the same OAuth 2
+    /// grant: settings rebuilt with an unchanged credential (a reload that
+    /// changed something else) need no new token.
+    pub fn adopt_tokens(&mut self, previous: &Connection) {
+        if let (Credential::OAuth2(mine), Credential::OAuth2(theirs)) =
+            (&mut self.credential, &previous.credential)
+        {
+            if mine.same_grant(theirs) {
+                mine.tokens = theirs.tokens.clone();
+            }
+        }
     }
 
     /// How many access tokens this connection fetched.

@@ -156,6 +156,31 @@ impl Tenant {
         }
     }
 
+    /// This freshly built tenant as the successor of `previous` (the same
+    /// tenant's earlier settings, e.g. before a tenants file was reloaded):
+    /// it keeps `previous`'s counters, and each connection whose OAuth 2
+    /// grant is unchanged keeps `previous`'s token cache, so a reload fetches
+    /// no token it does not need. Invocations running on `previous` finish
+    /// with it. A tenant already shared (cloned) is returned unchanged.
+    pub fn succeeding(self, previous: &Tenant) -> Tenant {
+        let mut inner = match Arc::try_unwrap(self.inner) {
+            Ok(inner) => inner,
+            Err(shared) => return Tenant { inner: shared },
+        };
+        for (name, connection) in inner.connections.iter_mut() {
+            if let (Some(mine), Some(theirs)) = (
+                Arc::get_mut(connection),
+                previous.inner.connections.get(name),
+            ) {
+                mine.adopt_tokens(theirs);
+            }
+        }
+        inner.stats = previous.inner.stats.clone();
+        Tenant {
+            inner: Arc::new(inner),
+        }
+    }
+
     /// A tenant with one connection.
     pub fn connected(
         connector: &Connector,

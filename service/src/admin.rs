@@ -117,12 +117,17 @@ pub async fn put_connection(
             )
         }
     };
-    let builder = match service.registry().get(&name) {
+    let existing = service.registry().get(&name);
+    let builder = match &existing {
         Some(existing) => Ok(existing.to_builder()),
         None => Tenant::builder(service.tenant_limits()),
     };
     let tenant = match builder.and_then(|b| b.connect(&connector, settings, Trust::Tenant)) {
-        Ok(b) => b.build(),
+        // A replaced connection with the same credential keeps its token.
+        Ok(b) => match &existing {
+            Some(existing) => b.build().succeeding(existing),
+            None => b.build(),
+        },
         Err(e) => return invalid(&e),
     };
     service.registry().insert(&name, tenant.clone());

@@ -90,13 +90,18 @@ impl Service {
     }
 
     /// Reads the tenants file again: its tenants replace the ones it held
-    /// before (invocations running on those finish with them), tenants it
-    /// no longer has are removed, tenants the admin API created stay. On an
-    /// error nothing changes. Returns how many tenants the file holds.
+    /// before (invocations running on those finish with them; a connection
+    /// whose credential did not change keeps its token, and the counters
+    /// continue), tenants it no longer has are removed, tenants the admin
+    /// API created stay. On an error nothing changes. Returns how many
+    /// tenants the file holds.
     pub fn reload(&self) -> Result<usize, Error> {
         let Some(path) = &self.inner.tenants_file else {
             return Ok(0);
         };
+        // Held from reading to applying, so two reloads at once apply in
+        // order and the later file wins.
+        let mut from_file = self.inner.from_file.lock().unwrap();
         let text = std::fs::read_to_string(path).map_err(|e| Error::Tenant {
             field: "tenants file".into(),
             message: format!("{}: cannot be read ({})", path.display(), e.kind()),
@@ -107,14 +112,19 @@ impl Service {
             self.inner.default_connector.as_deref(),
         )?;
         let names: BTreeSet<String> = fresh.names().into_iter().collect();
-        let mut from_file = self.inner.from_file.lock().unwrap();
         for gone in from_file.difference(&names) {
             self.inner.registry.remove(gone);
         }
         for name in &names {
-            if let Some(tenant) = fresh.get(name) {
-                self.inner.registry.insert(name, tenant);
-            }
+            let Some(tenant) = fresh.remove(name) else {
+                continue;
+            };
+            // Unchanged credentials keep their tokens; counters continue.
+            let tenant = match self.inner.registry.get(name) {
+                Some(previous) => tenant.succeeding(&previous),
+                None => tenant,
+            };
+            self.inner.registry.insert(name, tenant);
         }
         *from_file = names;
         tracing::info!(tenants = from_file.len(), "tenants file loaded");

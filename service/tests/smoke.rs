@@ -55,3 +55,81 @@ async fn one_invocation_over_http_then_a_graceful_drain() {
     drop((anonymous, client));
     assert_eq!(served.stop().await, Drained::Complete);
 }
+
+/// A reload rebuilds every tenant of the file, but one whose credential did
+/// not change keeps its token and its counters: a SIGHUP costs no token
+/// request and no metric reset. A changed credential fetches a new token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_keeps_unchanged_credentials_tokens_and_the_counters() {
+    let emulator = Emulator::start(EmulatorConfig {
+        environments: 2,
+        ..EmulatorConfig::default()
+    })
+    .await
+    .unwrap();
+    let dir = std::env::temp_dir().join(format!("serve-reload-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("tenants.toml");
+    let tenants_file = |seed: &pingone_emulator::Seed, max_concurrent: u32| {
+        let settings = connector_testkit::pingone_settings(&emulator, seed);
+        let mut text = String::from("[tenants.acme]\n");
+        for (k, v) in &settings {
+            text.push_str(&format!("{k} = {v}\n"));
+        }
+        text.push_str(&format!(
+            "[tenants.acme.limits]\nmaxConcurrent = {max_concurrent}\n"
+        ));
+        text
+    };
+    let seeds = emulator.seeds().to_vec();
+    std::fs::write(&file, tenants_file(&seeds[0], 4)).unwrap();
+    let config = ServeConfig {
+        tenants_file: Some(file.clone()),
+        default_connector: Some(PINGONE.into()),
+        ..ServeConfig::default()
+    };
+    let runtime = connector_testkit::runtime(test_config()).await;
+    let service = Service::new(runtime, &config, Keys::default()).unwrap();
+    let read = |seed: &pingone_emulator::Seed| {
+        let service = service.clone();
+        let input = json!({ "userId": seed.users[0].id }).to_string();
+        async move {
+            let tenant = service.registry().get("acme").unwrap();
+            let connector = service.runtime().connector(PINGONE).unwrap();
+            connector
+                .invoke(&tenant, "readUserMFAEnabled", &input)
+                .await
+                .map(|_| tenant.stats())
+        }
+    };
+    read(&seeds[0]).await.unwrap();
+    assert_eq!(emulator.stats().token_requests, 1);
+
+    // Only a limit changes: the token and the counters carry over.
+    std::fs::write(&file, tenants_file(&seeds[0], 2)).unwrap();
+    service.reload().unwrap();
+    let stats = read(&seeds[0]).await.unwrap();
+    assert_eq!(
+        service
+            .registry()
+            .get("acme")
+            .unwrap()
+            .limits()
+            .max_concurrent,
+        2
+    );
+    assert_eq!(
+        emulator.stats().token_requests,
+        1,
+        "no new token for the same credential"
+    );
+    assert_eq!((stats.invocations, stats.token_fetches), (2, 1));
+
+    // Another environment's credential: a token of its own.
+    std::fs::write(&file, tenants_file(&seeds[1], 2)).unwrap();
+    service.reload().unwrap();
+    let stats = read(&seeds[1]).await.unwrap();
+    assert_eq!(emulator.stats().token_requests, 2);
+    assert_eq!(stats.invocations, 3);
+    let _ = std::fs::remove_dir_all(&dir);
+}

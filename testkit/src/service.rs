@@ -182,3 +182,94 @@ impl ApiClient {
         }
     }
 }
+
+/// A bare TCP connection to a [`Served`] service, for what a well-behaved
+/// HTTP client never does: stalling mid-headers, oversized headers, more
+/// connections than the server allows. It reads with `try_read` so that it
+/// needs no more of tokio than the service does.
+pub struct RawConnection {
+    stream: tokio::net::TcpStream,
+}
+
+impl RawConnection {
+    /// Connects to `base` (`http://127.0.0.1:PORT`).
+    pub async fn open(base: &str) -> RawConnection {
+        let address = base.trim_start_matches("http://").trim_end_matches('/');
+        let stream = tokio::net::TcpStream::connect(address)
+            .await
+            .expect("the service accepts TCP connections");
+        RawConnection { stream }
+    }
+
+    /// Writes `bytes`; false when the server closed the connection first
+    /// (a server may close as soon as it has seen enough).
+    pub async fn send(&mut self, bytes: &[u8]) -> bool {
+        let mut sent = 0;
+        while sent < bytes.len() {
+            if self.stream.writable().await.is_err() {
+                return false;
+            }
+            match self.stream.try_write(&bytes[sent..]) {
+                Ok(n) => sent += n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                Err(_) => return false,
+            }
+        }
+        true
+    }
+
+    /// Reads for at most `within`: the bytes received, and whether the
+    /// server closed (or reset) the connection by then.
+    pub async fn read_until_closed(&mut self, within: std::time::Duration) -> (Vec<u8>, bool) {
+        let deadline = tokio::time::Instant::now() + within;
+        let mut received = Vec::new();
+        loop {
+            match self.read_some(deadline).await {
+                Some(Some(chunk)) => received.extend_from_slice(&chunk),
+                Some(None) => return (received, true),
+                None => return (received, false),
+            }
+        }
+    }
+
+    /// Reads one whole answer (head and a `content-length` body) within
+    /// `within`; `None` when the server closed or stayed silent instead.
+    pub async fn read_answer(&mut self, within: std::time::Duration) -> Option<String> {
+        let deadline = tokio::time::Instant::now() + within;
+        let mut received = Vec::new();
+        loop {
+            let text = String::from_utf8_lossy(&received).into_owned();
+            if let Some(end) = text.find("\r\n\r\n") {
+                let length = text[..end]
+                    .lines()
+                    .filter_map(|l| l.split_once(':'))
+                    .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
+                    .and_then(|(_, value)| value.trim().parse::<usize>().ok())
+                    .unwrap_or(0);
+                if received.len() >= end + 4 + length {
+                    return Some(text);
+                }
+            }
+            received.extend_from_slice(&self.read_some(deadline).await??);
+        }
+    }
+
+    /// `None`: the deadline passed; `Some(None)`: the connection closed;
+    /// `Some(Some(bytes))`: bytes arrived.
+    async fn read_some(&mut self, deadline: tokio::time::Instant) -> Option<Option<Vec<u8>>> {
+        loop {
+            match tokio::time::timeout_at(deadline, self.stream.readable()).await {
+                Err(_) => return None,
+                Ok(Err(_)) => return Some(None),
+                Ok(Ok(())) => {}
+            }
+            let mut buffer = [0u8; 8192];
+            match self.stream.try_read(&mut buffer) {
+                Ok(0) => return Some(None),
+                Ok(n) => return Some(Some(buffer[..n].to_vec())),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                Err(_) => return Some(None),
+            }
+        }
+    }
+}
