@@ -54,9 +54,27 @@ struct Started {
 
 /// Runs the service until SIGTERM (or Ctrl-C), then drains.
 pub async fn run(args: ServeArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
-    let started = match &args.config {
-        Some(path) => from_config(path, &args.components, out).await?,
-        None => dev(args.port, &args.components, out).await?,
+    // The handlers are installed before the service announces itself on
+    // stdout: a supervisor (or a test) that signals as soon as it reads the
+    // first line must never meet the default action of SIGHUP and SIGTERM,
+    // which kills the process. A SIGHUP that comes during the start waits
+    // in its stream and is handled once the service runs.
+    let mut hangup = signal(SignalKind::hangup())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let start = async {
+        match &args.config {
+            Some(path) => from_config(path, &args.components, out).await,
+            None => dev(args.port, &args.components, out).await,
+        }
+    };
+    // A SIGTERM during the start (compiling the components can take a
+    // while) stops it at once: nothing is in flight to drain yet.
+    let started = tokio::select! {
+        started = start => started?,
+        _ = terminate.recv() => {
+            tracing::info!("SIGTERM during the start: exiting");
+            return Ok(ExitCode::SUCCESS);
+        }
     };
     let Started {
         service,
@@ -66,7 +84,6 @@ pub async fn run(args: ServeArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
     } = started;
 
     // SIGHUP reloads the tenants file; an invalid file changes nothing.
-    let mut hangup = signal(SignalKind::hangup())?;
     let reloader = service.clone();
     tokio::spawn(async move {
         while hangup.recv().await.is_some() {
@@ -79,7 +96,6 @@ pub async fn run(args: ServeArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
             }
         }
     });
-    let mut terminate = signal(SignalKind::terminate())?;
     let shutdown = async move {
         tokio::select! {
             _ = terminate.recv() => tracing::info!("SIGTERM: draining"),
@@ -109,11 +125,7 @@ async fn from_config(
     out: &mut Out,
 ) -> anyhow::Result<Started> {
     let config = ServeConfig::load(path)?;
-    let keys =
-        Keys::from_config(&config.keys).map_err(|message| connector_service::ConfigError {
-            at: "keys".into(),
-            message,
-        })?;
+    let keys = Keys::from_config(&config.keys)?;
     if keys.is_empty() {
         return Err(connector_service::ConfigError {
             at: "keys".into(),
@@ -135,7 +147,15 @@ async fn from_config(
     };
     let runtime = runtime(config.runtime_config()?, &all).await?;
     let service = Service::new(runtime, &config, keys)?;
-    let listener = TcpListener::bind(config.listen).await?;
+    // An address in use (or not this host's) is the configuration's
+    // mistake: the error names the key, as every other one does.
+    let listener =
+        TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| connector_service::ConfigError {
+                at: "listen".into(),
+                message: format!("cannot listen on {} ({e})", config.listen),
+            })?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     let url = format!("{scheme}://{}", listener.local_addr()?);
     let connectors: Vec<String> = service
@@ -169,7 +189,9 @@ async fn dev(port: u16, components: &Components, out: &mut Out) -> anyhow::Resul
     };
     let service = Service::new(runtime, &config, Keys::single("dev", &key, true, &["*"]))?;
     service.registry().insert(DEV_TENANT, tenant);
-    let listener = TcpListener::bind(config.listen).await?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {} (--port): {e}", config.listen))?;
     let url = format!("http://{}", listener.local_addr()?);
     let line: Value = json!({
         "url": url,

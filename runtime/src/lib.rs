@@ -65,6 +65,6 @@ pub use policy::{classify, AddressClass, NetworkPolicy, OriginPattern};
 pub use registry::TenantRegistry;
 pub use runtime::{default_cache_dir, Runtime, RuntimeConfig, EPOCH_TICK};
 pub use secret::{Secret, MAX_SECRET_BYTES};
-pub use settings::settings_from_toml;
+pub use settings::{settings_from_toml, toml_error};
 pub use tenant::{Tenant, TenantBuilder, TenantStats, Trust};
 pub use token::MAX_TOKEN_LIFETIME;

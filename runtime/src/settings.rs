@@ -27,10 +27,11 @@ pub(crate) fn toml_to_json(table: toml::Table) -> Map<String, Value> {
     }
 }
 
-/// A TOML error as a tenant error that says where and what kind, without
-/// quoting the file: toml's own message shows the offending line, which
+/// A TOML error as a tenant error whose field is the dotted key it is
+/// about (or `what` when none can be read) and whose message says where
+/// and what kind, without quoting the file: toml's own message shows the offending line, which
 /// may hold a secret, and serde's messages quote values.
-pub(crate) fn toml_error(what: &str, text: &str, error: &toml::de::Error) -> Error {
+pub fn toml_error(what: &str, text: &str, error: &toml::de::Error) -> Error {
     let message = error.message();
     let first = |prefix: &str| {
         message

@@ -163,13 +163,12 @@ impl ServeConfig {
         let text = std::fs::read_to_string(path)
             .map_err(|e| bad(&at, format!("cannot be read ({})", e.kind())))?;
         let mut config: ServeConfig = toml::from_str(&text).map_err(|e| {
-            // toml's message quotes the line, which may hold a key: only
-            // the position is kept.
-            let position = e
-                .span()
-                .map(|s| format!("line {}", text[..s.start].matches('\n').count() + 1))
-                .unwrap_or_else(|| "somewhere".into());
-            bad(&at, format!("invalid configuration at {position}"))
+            // The runtime's description names the key, the line and the
+            // column and never quotes the file (a line may hold a key).
+            match connector_runtime::toml_error(&at, &text, &e) {
+                connector_runtime::Error::Tenant { field, message } => bad(field, message),
+                other => bad(&at, other.to_string()),
+            }
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
         let resolve = |p: &mut PathBuf| {

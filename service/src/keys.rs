@@ -7,6 +7,8 @@
 use std::collections::BTreeSet;
 
 use serde::Deserialize;
+
+use crate::config::ConfigError;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -121,17 +123,28 @@ pub struct Keys {
 impl Keys {
     /// The keys of the configuration; references resolve here (bounded,
     /// as every operator secret: see the runtime's `Secret`).
-    pub fn from_config(keys: &[KeyConfig]) -> Result<Keys, String> {
+    /// An error names the key as `keys[i]`.
+    pub fn from_config(keys: &[KeyConfig]) -> Result<Keys, ConfigError> {
         let mut entries = Vec::new();
-        for key in keys {
+        for (i, key) in keys.iter().enumerate() {
             let digest = match (&key.sha256, &key.key) {
-                (Some(hex), _) => parse_hex(hex).ok_or("sha256 must be 64 hex digits")?,
+                (Some(hex), _) => parse_hex(hex).ok_or_else(|| ConfigError {
+                    at: format!("keys[{i}]"),
+                    message: "sha256 must be 64 hex digits".into(),
+                })?,
                 (None, Some(reference)) => {
-                    let value =
-                        resolve(reference).map_err(|e| format!("keys.{}: {e}", key.name))?;
+                    let value = resolve(reference).map_err(|message| ConfigError {
+                        at: format!("keys[{i}]"),
+                        message,
+                    })?;
                     Sha256::digest(value.as_bytes()).into()
                 }
-                (None, None) => return Err(format!("keys.{}: no key", key.name)),
+                (None, None) => {
+                    return Err(ConfigError {
+                        at: format!("keys[{i}]"),
+                        message: "give exactly one of sha256 and key".into(),
+                    })
+                }
             };
             entries.push((
                 digest,
