@@ -1,11 +1,12 @@
-//! The admin API (admin keys only): tenants and their connections at run
+//! The admin API (admin keys only, which the request context enforces from
+//! the route table): tenants and their connections at run
 //! time, their counters, and reloading the tenants file. Connections added
 //! here are the tenant's own settings ([`Trust::Tenant`]): literal values,
 //! URL settings bounded by the operator's network policy.
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Extension, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -13,8 +14,6 @@ use connector_runtime::{Error, Tenant, Trust};
 use serde_json::{json, Map, Value};
 
 use crate::errors::refusal;
-use crate::keys::Scope;
-use crate::routes::unless_admin;
 use crate::Service;
 
 fn tenant_json(name: &str, tenant: &Tenant) -> Value {
@@ -35,13 +34,7 @@ fn invalid(e: &Error) -> Response {
 }
 
 /// `GET /v1/admin/tenants`
-pub async fn list_tenants(
-    State(service): State<Service>,
-    Extension(scope): Extension<Scope>,
-) -> Response {
-    if let Some(no) = unless_admin(&scope) {
-        return no;
-    }
+pub async fn list_tenants(State(service): State<Service>) -> Response {
     let tenants: Vec<Value> = service
         .registry()
         .names()
@@ -52,14 +45,7 @@ pub async fn list_tenants(
 }
 
 /// `GET /v1/admin/tenants/{tenant}`
-pub async fn read_tenant(
-    State(service): State<Service>,
-    Extension(scope): Extension<Scope>,
-    Path(name): Path<String>,
-) -> Response {
-    if let Some(no) = unless_admin(&scope) {
-        return no;
-    }
+pub async fn read_tenant(State(service): State<Service>, Path(name): Path<String>) -> Response {
     match service.registry().get(&name) {
         Some(tenant) => Json(tenant_json(&name, &tenant)).into_response(),
         None => not_found("no such tenant"),
@@ -67,14 +53,7 @@ pub async fn read_tenant(
 }
 
 /// `DELETE /v1/admin/tenants/{tenant}`
-pub async fn delete_tenant(
-    State(service): State<Service>,
-    Extension(scope): Extension<Scope>,
-    Path(name): Path<String>,
-) -> Response {
-    if let Some(no) = unless_admin(&scope) {
-        return no;
-    }
+pub async fn delete_tenant(State(service): State<Service>, Path(name): Path<String>) -> Response {
     match service.registry().remove(&name) {
         Some(_) => StatusCode::NO_CONTENT.into_response(),
         None => not_found("no such tenant"),
@@ -84,13 +63,9 @@ pub async fn delete_tenant(
 /// `PUT /v1/admin/tenants/{tenant}/connections/{connector}`
 pub async fn put_connection(
     State(service): State<Service>,
-    Extension(scope): Extension<Scope>,
     Path((name, connector_name)): Path<(String, String)>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    if let Some(no) = unless_admin(&scope) {
-        return no;
-    }
     if name.is_empty()
         || name.len() > 128
         || !name
@@ -138,12 +113,8 @@ pub async fn put_connection(
 /// `DELETE /v1/admin/tenants/{tenant}/connections/{connector}`
 pub async fn delete_connection(
     State(service): State<Service>,
-    Extension(scope): Extension<Scope>,
     Path((name, connector)): Path<(String, String)>,
 ) -> Response {
-    if let Some(no) = unless_admin(&scope) {
-        return no;
-    }
     let Some(existing) = service.registry().get(&name) else {
         return not_found("no such tenant");
     };
@@ -157,13 +128,7 @@ pub async fn delete_connection(
 }
 
 /// `POST /v1/admin/reload`
-pub async fn reload(
-    State(service): State<Service>,
-    Extension(scope): Extension<Scope>,
-) -> Response {
-    if let Some(no) = unless_admin(&scope) {
-        return no;
-    }
+pub async fn reload(State(service): State<Service>) -> Response {
     match service.reload() {
         Ok(n) => Json(json!({ "tenantsFromFile": n })).into_response(),
         Err(e) => invalid(&e),

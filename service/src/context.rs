@@ -13,6 +13,7 @@ use tracing::Instrument;
 
 use crate::errors::refusal;
 use crate::keys::Scope;
+use crate::routes::{access_of, no_such_route, Access};
 use crate::Service;
 
 /// The request's id, echoed as `x-request-id`.
@@ -22,9 +23,6 @@ pub struct RequestId(pub String);
 /// The trace id of the caller's `traceparent`, when it sent a valid one.
 #[derive(Debug, Clone)]
 pub struct TraceId(pub String);
-
-/// Routes anyone may call: liveness and readiness.
-const OPEN: [&str; 2] = ["/healthz", "/readyz"];
 
 /// `traceparent: 00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>`;
 /// the trace id, unless it is malformed or all zeros.
@@ -75,7 +73,12 @@ pub async fn around(State(service): State<Service>, mut request: Request, next: 
         request.extensions_mut().insert(TraceId(trace.clone()));
     }
     let mut response = async {
-        if !OPEN.contains(&route.as_str()) {
+        // Access is the route table's: open routes need no key, admin
+        // routes an admin key (others get the 404 of a route that does not
+        // exist), the rest any valid key; tenant scopes are checked by the
+        // invocation, which knows the tenant.
+        let access = access_of(method.as_str(), &route);
+        if access != Some(Access::Open) {
             let presented = request
                 .headers()
                 .get(header::AUTHORIZATION)
@@ -83,6 +86,10 @@ pub async fn around(State(service): State<Service>, mut request: Request, next: 
                 .and_then(|v| v.strip_prefix("Bearer "));
             let scope: Option<Scope> = presented.and_then(|key| service.keys().verify(key.trim()));
             match scope {
+                Some(scope) if access == Some(Access::Admin) && !scope.admin => {
+                    tracing::Span::current().record("key", scope.name.as_str());
+                    return no_such_route();
+                }
                 Some(scope) => {
                     tracing::Span::current().record("key", scope.name.as_str());
                     request.extensions_mut().insert(scope);

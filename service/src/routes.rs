@@ -143,7 +143,7 @@ pub fn router(service: Service) -> Router {
     }
     let max_body = service.server_limits().max_body_bytes;
     router
-        .fallback(|| async { refusal(StatusCode::NOT_FOUND, "notFound", "no such route") })
+        .fallback(|| async { no_such_route() })
         .method_not_allowed_fallback(|| async {
             refusal(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -159,10 +159,19 @@ pub fn router(service: Service) -> Router {
         .with_state(service)
 }
 
-/// The 404 a key that may not use the admin API gets (none for an admin
-/// key): non-admin keys learn nothing about the admin routes.
-pub(crate) fn unless_admin(scope: &Scope) -> Option<Response> {
-    (!scope.admin).then(|| refusal(StatusCode::NOT_FOUND, "notFound", "no such route"))
+/// Who may call the route `method path` (`path` as the router matched
+/// it, with its `{param}` placeholders); `None` for no route.
+pub(crate) fn access_of(method: &str, path: &str) -> Option<Access> {
+    ROUTES
+        .iter()
+        .find(|r| r.method == method && r.path == path)
+        .map(|r| r.access)
+}
+
+/// The answer for a route that does not exist, which is also what a key
+/// that may not use the admin API gets there: it learns nothing about them.
+pub(crate) fn no_such_route() -> Response {
+    refusal(StatusCode::NOT_FOUND, "notFound", "no such route")
 }
 
 fn unknown_connector(name: &str) -> Response {
@@ -192,10 +201,7 @@ async fn ready(State(service): State<Service>) -> Response {
     (status, Json(body)).into_response()
 }
 
-async fn metrics(State(service): State<Service>, Extension(scope): Extension<Scope>) -> Response {
-    if let Some(no) = unless_admin(&scope) {
-        return no;
-    }
+async fn metrics(State(service): State<Service>) -> Response {
     let text = service.metrics().render(&service.tenant_stats());
     ([("content-type", "text/plain; version=0.0.4")], text).into_response()
 }
