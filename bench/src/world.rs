@@ -96,6 +96,11 @@ pub fn runtime_config(cache_dir: Option<std::path::PathBuf>) -> RuntimeConfig {
 }
 
 impl World {
+    /// The runtime (clones share it).
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
     pub fn pingone(&self) -> Connector {
         pingone(&self.runtime)
     }

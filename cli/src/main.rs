@@ -171,25 +171,21 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr. The service logs JSON lines at `info` (one per
-/// request, with its span); the one-shot commands log text at `warn`.
+/// Logs go to stderr: the service's JSON lines
+/// ([`connector_service::logs`]), or the one-shot commands' text at `warn`.
 /// `RUST_LOG` overrides the level either way.
 fn init_logs(service: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| if service { "info" } else { "warn" }.into());
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
     if service {
-        // The span list ends with the current span and holds the request's
-        // span (its id and trace id) above the invocation's.
-        logs.json()
-            .with_current_span(false)
-            .with_span_list(true)
-            .init();
-    } else {
-        logs.init();
+        let subscriber = connector_service::logs::json_subscriber(std::io::stderr);
+        let _ = tracing::subscriber::set_global_default(subscriber);
+        return;
     }
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 /// Prints an error object and returns the failure exit code. When stdout

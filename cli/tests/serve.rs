@@ -301,7 +301,12 @@ fn serve_toml(dir: &Path, extra: &str) -> PathBuf {
 
 /// `serve --config CONFIG`, started: its announcement read, its URL checked.
 fn serve_config(config: &Path) -> (Proc, String) {
-    let proc = Proc::spawn(&["serve", "--config", config.to_str().unwrap()], &[]);
+    serve_config_with(config, &[])
+}
+
+/// `serve --config` with extra environment variables.
+fn serve_config_with(config: &Path, env: &[(&str, &str)]) -> (Proc, String) {
+    let proc = Proc::spawn(&["serve", "--config", config.to_str().unwrap()], env);
     let announced = proc.announcement();
     let url = announced["url"].as_str().expect("a url").to_owned();
     assert!(url.starts_with("http://127.0.0.1:"), "{announced}");
@@ -813,7 +818,10 @@ async fn json_logs_carry_the_request_span_and_trace_id() {
     let tenants = tenant_section("acme", &emulator, &emulator.api_url());
     std::fs::write(dir.join("tenants.toml"), tenants).unwrap();
     let config = serve_toml(&dir, "");
-    let (mut proc, url) = serve_config(&config);
+    // A successful request's line is at debug (failures are at info and
+    // warn), so this run asks for every request's line.
+    let (mut proc, url) =
+        serve_config_with(&config, &[("RUST_LOG", "info,connector_service=debug")]);
     let client = ApiClient::new(&url, Some(API_KEY));
     let trace_id = "0af7651916cd43dd8448eb211c80319c";
     let traceparent = format!("00-{trace_id}-b7ad6b7169203331-01");
@@ -854,6 +862,32 @@ async fn json_logs_carry_the_request_span_and_trace_id() {
     // The span names the key by its configured name.
     assert_eq!(span["key"], "flows", "{answered}");
     assert_eq!(span["method"], "POST", "{answered}");
+    // Inside the request's span, the invocation's own names what it is for
+    // and carries the trace id too.
+    let finished = proc.log_line("the traced invocation finishing", |l| {
+        l["fields"]["message"] == "invocation finished" && request_span(l).is_some()
+    });
+    let invocation = finished["spans"]
+        .as_array()
+        .and_then(|spans| spans.iter().find(|s| s["name"] == "invocation"))
+        .cloned()
+        .unwrap_or_else(|| panic!("an invocation span: {finished}"));
+    assert_eq!(
+        (
+            &invocation["tenant"],
+            &invocation["connector"],
+            &invocation["capability"],
+            &invocation["trace_id"]
+        ),
+        (
+            &json!("acme"),
+            &json!(PINGONE),
+            &json!(CAPABILITY),
+            &json!(trace_id)
+        ),
+        "{finished}"
+    );
+    assert_eq!(finished["fields"]["outcome"], "ok", "{finished}");
     drop(client);
 
     proc.signal(libc::SIGTERM);

@@ -3,6 +3,7 @@
 //! one span (with one log line at the end) per request. Keys never reach a
 //! log: the span names the key by its configured name.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -13,7 +14,7 @@ use tracing::Instrument;
 
 use crate::errors::refusal;
 use crate::keys::Scope;
-use crate::routes::{access_of, no_such_route, Access};
+use crate::routes::{no_such_route, route_of, Access};
 use crate::Service;
 
 /// The request's id, echoed as `x-request-id`.
@@ -48,76 +49,71 @@ pub fn trace_id_of(traceparent: &str) -> Option<String> {
 /// open routes), the span, the metrics and the closing log line.
 pub async fn around(State(service): State<Service>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
+    let method = request.method().clone();
     let route = request
         .extensions()
         .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".into());
+        .and_then(|p| route_of(method.as_str(), p.as_str()));
+    let path = route.map_or("unmatched", |r| r.path);
     let id = format!("{:016x}", rand::random::<u64>());
     let trace = request
         .headers()
         .get("traceparent")
         .and_then(|v| v.to_str().ok())
         .and_then(trace_id_of);
-    let method = request.method().clone();
+    // Access is the route table's: open routes need no key, admin routes an
+    // admin key (others get the 404 of a route that does not exist), the
+    // rest any valid key; tenant scopes are checked by the invocation,
+    // which knows the tenant. The key is checked before the span is made,
+    // so the span is built once with every field it will hold.
+    let access = route.map(|r| r.access);
+    let scope: Option<Arc<Scope>> = match access {
+        Some(Access::Open) => None,
+        _ => request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|key| service.keys().verify(key.trim())),
+    };
     let span = tracing::info_span!(
         "request",
         id = %id,
         method = %method,
-        route = %route,
+        route = path,
         trace_id = trace.as_deref().unwrap_or(""),
-        key = tracing::field::Empty,
+        key = scope.as_ref().map_or("", |s| s.name.as_str()),
     );
     request.extensions_mut().insert(RequestId(id.clone()));
     if let Some(trace) = &trace {
         request.extensions_mut().insert(TraceId(trace.clone()));
     }
-    let mut response = async {
-        // Access is the route table's: open routes need no key, admin
-        // routes an admin key (others get the 404 of a route that does not
-        // exist), the rest any valid key; tenant scopes are checked by the
-        // invocation, which knows the tenant.
-        let access = access_of(method.as_str(), &route);
-        if access != Some(Access::Open) {
-            let presented = request
-                .headers()
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "));
-            let scope: Option<Scope> = presented.and_then(|key| service.keys().verify(key.trim()));
-            match scope {
-                Some(scope) if access == Some(Access::Admin) && !scope.admin => {
-                    tracing::Span::current().record("key", scope.name.as_str());
-                    return no_such_route();
-                }
-                Some(scope) => {
-                    tracing::Span::current().record("key", scope.name.as_str());
-                    request.extensions_mut().insert(scope);
-                }
-                None => {
-                    return refusal(
-                        StatusCode::UNAUTHORIZED,
-                        "unauthorized",
-                        "send Authorization: Bearer <api key>",
-                    )
-                }
-            }
+    let mut response = match (access, scope) {
+        (Some(Access::Open), _) => next.run(request).instrument(span.clone()).await,
+        (_, None) => refusal(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "send Authorization: Bearer <api key>",
+        ),
+        (Some(Access::Admin), Some(scope)) if !scope.admin => no_such_route(),
+        (_, Some(scope)) => {
+            request.extensions_mut().insert(scope);
+            next.run(request).instrument(span.clone()).await
         }
-        next.run(request).await
-    }
-    .instrument(span.clone())
-    .await;
+    };
     let status = response.status();
-    service.metrics().http(&route, status.as_u16());
+    service.metrics().http(path, status.as_u16());
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-request-id", value);
     }
-    span.in_scope(|| {
-        tracing::info!(
-            status = status.as_u16(),
-            micros = started.elapsed().as_micros() as u64,
-            "answered"
-        )
+    // One line per request, at a level by outcome: a success at debug (the
+    // metrics count those; a line each would cost more than the routing),
+    // a refusal at info, a failure of the service or its connector at warn.
+    let micros = started.elapsed().as_micros() as u64;
+    span.in_scope(|| match status.as_u16() {
+        500.. => tracing::warn!(status = status.as_u16(), micros, "answered"),
+        400.. => tracing::info!(status = status.as_u16(), micros, "answered"),
+        _ => tracing::debug!(status = status.as_u16(), micros, "answered"),
     });
     response
 }

@@ -5,6 +5,7 @@
 //! anything about a stored one.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use serde::Deserialize;
 
@@ -117,7 +118,8 @@ impl Scope {
 /// The service's keys, as digests.
 #[derive(Debug, Clone, Default)]
 pub struct Keys {
-    entries: Vec<([u8; 32], Scope)>,
+    /// Shared, so a verified request holds its scope without a copy.
+    entries: Vec<([u8; 32], Arc<Scope>)>,
 }
 
 impl Keys {
@@ -148,12 +150,12 @@ impl Keys {
             };
             entries.push((
                 digest,
-                Scope {
+                Arc::new(Scope {
                     name: key.name.clone(),
                     admin: key.admin,
                     all_tenants: key.tenants.iter().any(|t| t == "*"),
                     tenants: key.tenants.iter().filter(|t| *t != "*").cloned().collect(),
-                },
+                }),
             ));
         }
         Ok(Keys { entries })
@@ -164,7 +166,7 @@ impl Keys {
         Keys {
             entries: vec![(
                 Sha256::digest(key.as_bytes()).into(),
-                Scope {
+                Arc::new(Scope {
                     name: name.into(),
                     admin: scope_admin,
                     all_tenants: tenants.contains(&"*"),
@@ -173,13 +175,13 @@ impl Keys {
                         .filter(|t| **t != "*")
                         .map(|t| t.to_string())
                         .collect(),
-                },
+                }),
             )],
         }
     }
 
     /// The scope of `presented`, comparing with every key in constant time.
-    pub fn verify(&self, presented: &str) -> Option<Scope> {
+    pub fn verify(&self, presented: &str) -> Option<Arc<Scope>> {
         let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
         let mut found = None;
         for (stored, scope) in &self.entries {

@@ -12,7 +12,8 @@
 //! Modules: `config` (serve.toml), `keys` (API keys as digests, scopes),
 //! `context` (authentication, request ids, `traceparent`, logs), `routes`
 //! (the table, the public handlers), `admin` (the admin handlers),
-//! `errors` (errors as HTTP answers), `metrics` (Prometheus text),
+//! `errors` (errors as HTTP answers), `logs` (the JSON log subscriber),
+//! `metrics` (Prometheus text),
 //! `openapi` (the document), `server` (listener, TLS, connection bounds,
 //! graceful shutdown).
 
@@ -21,6 +22,7 @@ pub mod config;
 pub mod context;
 pub mod errors;
 pub mod keys;
+pub mod logs;
 pub mod metrics;
 pub mod openapi;
 pub mod routes;

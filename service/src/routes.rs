@@ -2,6 +2,7 @@
 //! router registers and what the OpenAPI document describes. The public
 //! handlers live here; the admin ones in `admin.rs`.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
@@ -13,7 +14,9 @@ use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::{middleware, Json, Router};
 use connector_runtime::{Error, Limit};
 use serde_json::{json, Value};
+use tracing::Instrument;
 
+use crate::context::TraceId;
 use crate::errors::{kind_of, refusal, runtime_error, unknown_tenant};
 use crate::keys::Scope;
 use crate::{admin, context, openapi, Service};
@@ -159,13 +162,10 @@ pub fn router(service: Service) -> Router {
         .with_state(service)
 }
 
-/// Who may call the route `method path` (`path` as the router matched
-/// it, with its `{param}` placeholders); `None` for no route.
-pub(crate) fn access_of(method: &str, path: &str) -> Option<Access> {
-    ROUTES
-        .iter()
-        .find(|r| r.method == method && r.path == path)
-        .map(|r| r.access)
+/// The route `method path` (`path` as the router matched it, with its
+/// `{param}` placeholders), if there is one.
+pub(crate) fn route_of(method: &str, path: &str) -> Option<&'static Route> {
+    ROUTES.iter().find(|r| r.method == method && r.path == path)
 }
 
 /// The answer for a route that does not exist, which is also what a key
@@ -252,7 +252,8 @@ async fn read_capability(
 
 async fn invoke(
     State(service): State<Service>,
-    Extension(scope): Extension<Scope>,
+    Extension(scope): Extension<Arc<Scope>>,
+    trace: Option<Extension<TraceId>>,
     Path((tenant_name, connector, capability)): Path<(String, String, String)>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -289,9 +290,21 @@ async fn invoke(
             message: "the body is not UTF-8 text".into(),
         });
     };
+    // The invocation's own span, inside the request's: what it is for and
+    // the caller's trace id, on every line logged while it runs.
+    let span = tracing::info_span!(
+        "invocation",
+        tenant = %tenant_name,
+        connector = %connector,
+        capability = %capability,
+        trace_id = trace.as_ref().map_or("", |t| t.0 .0.as_str()),
+    );
     let started = Instant::now();
     let _flight = service.metrics().start();
-    let result = c.invoke(&tenant, &capability, input).await;
+    let result = c
+        .invoke(&tenant, &capability, input)
+        .instrument(span.clone())
+        .await;
     let (response, outcome, limit) = match &result {
         Ok(output) => (Json(output).into_response(), "ok".to_owned(), None),
         Err(e) => {
@@ -302,6 +315,7 @@ async fn invoke(
             (runtime_error(e), kind_of(&e.to_json()).to_owned(), limit)
         }
     };
+    span.in_scope(|| tracing::debug!(outcome = %outcome, "invocation finished"));
     service.metrics().invocation(
         &tenant_name,
         &connector,
