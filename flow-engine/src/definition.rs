@@ -380,7 +380,10 @@ impl FlowDefinition {
             match &node.kind {
                 NodeKind::Result(_) => {
                     if !out.is_empty() {
-                        return Err(bad(at("id"), "a result node ends the flow: it has no edge on".into()));
+                        return Err(bad(
+                            at("id"),
+                            "a result node ends the flow: it has no edge on".into(),
+                        ));
                     }
                 }
                 NodeKind::Eval(eval) => {
@@ -395,14 +398,24 @@ impl FlowDefinition {
                     if let Some(on_error) = &c.on_error {
                         targets.push((at("onError"), on_error));
                     }
-                    let plain = out.iter().filter(|t| Some(**t) != c.on_error.as_deref()).count();
+                    let plain = out
+                        .iter()
+                        .filter(|t| Some(**t) != c.on_error.as_deref())
+                        .count();
                     if plain != 1 {
                         return Err(bad(at("id"), format!("node '{}' needs exactly one edge on besides onError (it has {plain})", node.id)));
                     }
                 }
                 NodeKind::Wait(_) | NodeKind::Subflow(_) => {
                     if out.len() != 1 {
-                        return Err(bad(at("id"), format!("node '{}' needs exactly one edge on (it has {})", node.id, out.len())));
+                        return Err(bad(
+                            at("id"),
+                            format!(
+                                "node '{}' needs exactly one edge on (it has {})",
+                                node.id,
+                                out.len()
+                            ),
+                        ));
                     }
                 }
             }
@@ -411,7 +424,10 @@ impl FlowDefinition {
                     return Err(bad(pointer, format!("no node '{target}'")));
                 }
                 if !out.contains(target) {
-                    return Err(bad(pointer, format!("no edge from '{}' to '{target}'", node.id)));
+                    return Err(bad(
+                        pointer,
+                        format!("no edge from '{}' to '{target}'", node.id),
+                    ));
                 }
             }
         }
@@ -476,16 +492,28 @@ mod tests {
             json!([{ "data": { "id": "done", "nodeType": "RESULT", "colour": "red" } }]),
             json!([]),
         ));
-        assert!(pointer.starts_with("/graphData/elements/nodes/0/data"), "{pointer}");
+        assert!(
+            pointer.starts_with("/graphData/elements/nodes/0/data"),
+            "{pointer}"
+        );
         // An unknown node type.
-        let (pointer, _) = error_of(&flow(json!([{ "data": { "id": "x", "nodeType": "TELEPORT" } }]), json!([])));
-        assert!(pointer.starts_with("/graphData/elements/nodes/0/data"), "{pointer}");
+        let (pointer, _) = error_of(&flow(
+            json!([{ "data": { "id": "x", "nodeType": "TELEPORT" } }]),
+            json!([]),
+        ));
+        assert!(
+            pointer.starts_with("/graphData/elements/nodes/0/data"),
+            "{pointer}"
+        );
         // An edge to nowhere.
         let (pointer, message) = error_of(&flow(
             json!([result]),
             json!([{ "data": { "source": "done", "target": "nowhere" } }]),
         ));
-        assert_eq!(pointer, "/graphData/elements/edges/0/data/target", "{message}");
+        assert_eq!(
+            pointer, "/graphData/elements/edges/0/data/target",
+            "{message}"
+        );
         // The same id twice.
         let (pointer, _) = error_of(&flow(json!([result, result]), json!([])));
         assert_eq!(pointer, "/graphData/elements/nodes/1/data/id");
@@ -497,7 +525,10 @@ mod tests {
             ]),
             json!([]),
         ));
-        assert_eq!(pointer, "/graphData/elements/nodes/0/data/conditions/0/target", "{message}");
+        assert_eq!(
+            pointer, "/graphData/elements/nodes/0/data/conditions/0/target",
+            "{message}"
+        );
         // A connector node going nowhere.
         let (pointer, message) = error_of(&flow(
             json!([{ "data": { "id": "a", "nodeType": "CONNECTION", "connectorId": "x", "capabilityName": "y" } }]),

@@ -50,6 +50,9 @@ pub struct Step {
     pub node_type: &'static str,
     /// Its title.
     pub title: String,
+    /// For a connector node, `connector/capability`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capability: Option<String>,
     /// How deep in sub-flows (0 for the flow that was run).
     pub depth: usize,
     /// What it was given: a capability's input, a wait's request, a
@@ -73,7 +76,10 @@ pub struct Step {
 pub trait Driver: Send {
     /// The answer to a wait node (the OTP, the WebAuthn credential, the
     /// choice); an `Err` ends the flow with that message.
-    fn answer(&mut self, request: &WaitRequest) -> impl Future<Output = Result<Value, String>> + Send;
+    fn answer(
+        &mut self,
+        request: &WaitRequest,
+    ) -> impl Future<Output = Result<Value, String>> + Send;
 
     /// A step ended.
     fn step(&mut self, _step: &Step) {}
@@ -137,9 +143,12 @@ impl<'a> Engine<'a> {
         steps: &'s mut Vec<Step>,
     ) -> std::pin::Pin<Box<dyn Future<Output = Result<Value, FlowError>> + Send + 's>> {
         Box::pin(async move {
-            let flow = self.library.get(flow_id).ok_or_else(|| FlowError::UnknownFlow {
-                flow_id: flow_id.to_owned(),
-            })?;
+            let flow = self
+                .library
+                .get(flow_id)
+                .ok_or_else(|| FlowError::UnknownFlow {
+                    flow_id: flow_id.to_owned(),
+                })?;
             check_input(flow, &input)?;
             let mut scope = Scope {
                 parameters: input,
@@ -150,13 +159,23 @@ impl<'a> Engine<'a> {
             loop {
                 taken += 1;
                 if taken > MAX_STEPS {
-                    return Err(node_error(flow, &node.id, format!("the run passed {MAX_STEPS} nodes; a loop without an end?")));
+                    return Err(node_error(
+                        flow,
+                        &node.id,
+                        format!("the run passed {MAX_STEPS} nodes; a loop without an end?"),
+                    ));
                 }
                 let mut step = Step {
                     flow_id: flow.flow_id.clone(),
                     node_id: node.id.clone(),
                     node_type: node_type(&node.kind),
                     title: node.title.clone(),
+                    capability: match &node.kind {
+                        NodeKind::Connection(c) => {
+                            Some(format!("{}/{}", c.connector_id, c.capability_name))
+                        }
+                        _ => None,
+                    },
                     depth,
                     input: Value::Null,
                     output: Value::Null,
@@ -165,20 +184,39 @@ impl<'a> Engine<'a> {
                 };
                 let resolve = |scope: &Scope, value: &Value, what: &str| {
                     scope.resolve(value).map_err(|u| {
-                        node_error(flow, &node.id, format!("{what}: {{{{{}}}}} does not resolve: {}", u.reference, u.message))
+                        node_error(
+                            flow,
+                            &node.id,
+                            format!(
+                                "{what}: {{{{{}}}}} does not resolve: {}",
+                                u.reference, u.message
+                            ),
+                        )
                     })
                 };
                 let next: String = match &node.kind {
                     NodeKind::Connection(c) => {
-                        let input = resolve(&scope, &Value::Object(c.properties.clone()), "properties")?;
+                        let input =
+                            resolve(&scope, &Value::Object(c.properties.clone()), "properties")?;
                         step.input = input.clone();
-                        let connector = self.runtime.connector(&c.connector_id).ok_or_else(|| {
-                            node_error(flow, &node.id, format!("no connector '{}' is loaded", c.connector_id))
-                        })?;
-                        match connector.invoke(self.tenant, &c.capability_name, &input.to_string()).await {
+                        let connector =
+                            self.runtime.connector(&c.connector_id).ok_or_else(|| {
+                                node_error(
+                                    flow,
+                                    &node.id,
+                                    format!("no connector '{}' is loaded", c.connector_id),
+                                )
+                            })?;
+                        match connector
+                            .invoke(self.tenant, &c.capability_name, &input.to_string())
+                            .await
+                        {
                             Ok(output) => {
                                 step.output = output.clone();
-                                scope.local.insert(node.id.clone(), json!({ "payload": { "output": output } }));
+                                scope.local.insert(
+                                    node.id.clone(),
+                                    json!({ "payload": { "output": output } }),
+                                );
                                 next_plain(flow, &node.id, c.on_error.as_deref())?
                             }
                             Err(e) => {
@@ -193,7 +231,10 @@ impl<'a> Engine<'a> {
                                         error: e,
                                     });
                                 };
-                                scope.local.insert(node.id.clone(), json!({ "payload": { "error": error } }));
+                                scope.local.insert(
+                                    node.id.clone(),
+                                    json!({ "payload": { "error": error } }),
+                                );
                                 on_error.clone()
                             }
                         }
@@ -201,20 +242,28 @@ impl<'a> Engine<'a> {
                     NodeKind::Eval(eval) => {
                         let mut chosen = None;
                         for branch in &eval.conditions {
-                            if holds(&scope, &branch.when).map_err(|m| node_error(flow, &node.id, m))? {
+                            if holds(&scope, &branch.when)
+                                .map_err(|m| node_error(flow, &node.id, m))?
+                            {
                                 chosen = Some(branch.target.clone());
                                 break;
                             }
                         }
                         chosen.or_else(|| eval.otherwise.clone()).ok_or_else(|| {
-                            node_error(flow, &node.id, "no condition holds and there is no otherwise".into())
+                            node_error(
+                                flow,
+                                &node.id,
+                                "no condition holds and there is no otherwise".into(),
+                            )
                         })?
                     }
                     NodeKind::Wait(wait) => {
-                        let context = match resolve(&scope, &Value::Object(wait.context.clone()), "context")? {
-                            Value::Object(map) => map,
-                            _ => Map::new(),
-                        };
+                        let context =
+                            match resolve(&scope, &Value::Object(wait.context.clone()), "context")?
+                            {
+                                Value::Object(map) => map,
+                                _ => Map::new(),
+                            };
                         let choices = match &wait.choices {
                             Some(c) => Some(resolve(&scope, c, "choices")?),
                             None => None,
@@ -228,24 +277,33 @@ impl<'a> Engine<'a> {
                             choices,
                         };
                         step.input = serde_json::to_value(&request).unwrap_or_default();
-                        let answer = driver
-                            .answer(&request)
-                            .await
-                            .map_err(|m| node_error(flow, &node.id, format!("the end user did not answer: {m}")))?;
+                        let answer = driver.answer(&request).await.map_err(|m| {
+                            node_error(flow, &node.id, format!("the end user did not answer: {m}"))
+                        })?;
                         step.output = answer.clone();
-                        scope.local.insert(node.id.clone(), json!({ "payload": { "output": answer } }));
+                        scope
+                            .local
+                            .insert(node.id.clone(), json!({ "payload": { "output": answer } }));
                         next_plain(flow, &node.id, None)?
                     }
                     NodeKind::Subflow(sub) => {
                         if depth + 1 >= MAX_DEPTH {
-                            return Err(node_error(flow, &node.id, format!("sub-flows nest deeper than {MAX_DEPTH}")));
+                            return Err(node_error(
+                                flow,
+                                &node.id,
+                                format!("sub-flows nest deeper than {MAX_DEPTH}"),
+                            ));
                         }
                         let input = resolve(&scope, &Value::Object(sub.input.clone()), "input")?;
                         step.input = input.clone();
                         // The sub-flow's own steps come before this one's end.
-                        let output = self.run_at(&sub.flow_id, input, depth + 1, driver, steps).await?;
+                        let output = self
+                            .run_at(&sub.flow_id, input, depth + 1, driver, steps)
+                            .await?;
                         step.output = output.clone();
-                        scope.local.insert(node.id.clone(), json!({ "payload": { "output": output } }));
+                        scope
+                            .local
+                            .insert(node.id.clone(), json!({ "payload": { "output": output } }));
                         next_plain(flow, &node.id, None)?
                     }
                     NodeKind::Result(result) => {
@@ -284,7 +342,11 @@ fn node_error(flow: &FlowDefinition, node: &str, message: String) -> FlowError {
 }
 
 /// The one edge on from `id` that is not its error route.
-fn next_plain(flow: &FlowDefinition, id: &str, on_error: Option<&str>) -> Result<String, FlowError> {
+fn next_plain(
+    flow: &FlowDefinition,
+    id: &str,
+    on_error: Option<&str>,
+) -> Result<String, FlowError> {
     flow.graph_data
         .elements
         .edges
@@ -296,10 +358,11 @@ fn next_plain(flow: &FlowDefinition, id: &str, on_error: Option<&str>) -> Result
 }
 
 fn check_input(flow: &FlowDefinition, input: &Value) -> Result<(), FlowError> {
-    let validator = jsonschema::validator_for(&flow.input_schema).map_err(|e| FlowError::Definition {
-        pointer: "/inputSchema".into(),
-        message: e.to_string().chars().take(300).collect(),
-    })?;
+    let validator =
+        jsonschema::validator_for(&flow.input_schema).map_err(|e| FlowError::Definition {
+            pointer: "/inputSchema".into(),
+            message: e.to_string().chars().take(300).collect(),
+        })?;
     if let Some(error) = validator.iter_errors(input).next() {
         return Err(FlowError::Input {
             flow_id: flow.flow_id.clone(),

@@ -96,16 +96,24 @@ impl FlowError {
             FlowError::Definition { pointer, .. } => {
                 json!({ "error": { "kind": "flowDefinition", "pointer": pointer, "summary": summary } })
             }
-            FlowError::Input { flow_id, pointer, .. } => {
+            FlowError::Input {
+                flow_id, pointer, ..
+            } => {
                 json!({ "error": { "kind": "flowInput", "flow": flow_id, "pointer": pointer, "summary": summary } })
             }
             FlowError::UnknownFlow { flow_id } => {
                 json!({ "error": { "kind": "unknownFlow", "flow": flow_id, "summary": summary } })
             }
-            FlowError::Node { flow_id, node_id, .. } => {
+            FlowError::Node {
+                flow_id, node_id, ..
+            } => {
                 json!({ "error": { "kind": "flowNode", "flow": flow_id, "node": node_id, "summary": summary } })
             }
-            FlowError::Invocation { flow_id, node_id, error } => {
+            FlowError::Invocation {
+                flow_id,
+                node_id,
+                error,
+            } => {
                 let mut body = error.to_json();
                 body["error"]["flow"] = json!(flow_id);
                 body["error"]["node"] = json!(node_id);

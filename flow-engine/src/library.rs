@@ -44,11 +44,13 @@ impl FlowLibrary {
     /// Adds the flow in the file `path`; returns its id.
     pub fn add_file(&mut self, path: &Path) -> Result<String, FlowError> {
         let origin = path.display().to_string();
-        let unreadable = |message: String| FlowError::Definition {
-            pointer: String::new(),
-            message,
-        }
-        .in_file(&origin);
+        let unreadable = |message: String| {
+            FlowError::Definition {
+                pointer: String::new(),
+                message,
+            }
+            .in_file(&origin)
+        };
         let size = std::fs::metadata(path)
             .map_err(|e| unreadable(format!("cannot be read ({})", e.kind())))?
             .len();
@@ -99,12 +101,18 @@ impl FlowLibrary {
                     }
                     NodeKind::Connection(c) => {
                         let Some(connector) = runtime.connector(&c.connector_id) else {
-                            return Err(bad(at("connectorId"), format!("no connector '{}' is loaded", c.connector_id)));
+                            return Err(bad(
+                                at("connectorId"),
+                                format!("no connector '{}' is loaded", c.connector_id),
+                            ));
                         };
                         if connector.capability(&c.capability_name).is_none() {
                             return Err(bad(
                                 at("capabilityName"),
-                                format!("the {} connector has no capability '{}'", c.connector_id, c.capability_name),
+                                format!(
+                                    "the {} connector has no capability '{}'",
+                                    c.connector_id, c.capability_name
+                                ),
                             ));
                         }
                     }

@@ -62,8 +62,10 @@ impl Scope {
             };
             out.push_str(&rest[..open]);
             let reference = rest[open + 2..open + close].trim();
+            // An absent value writes nothing, as DaVinci's empty value does.
             match self.lookup(reference)? {
                 Value::String(s) => out.push_str(s),
+                Value::Null => {}
                 other => out.push_str(&other.to_string()),
             }
             rest = &rest[open + close + 2..];
@@ -134,21 +136,45 @@ mod tests {
     #[test]
     fn a_whole_reference_keeps_its_type_and_text_interpolates() {
         let s = scope();
-        assert_eq!(s.resolve(&json!("{{global.parameters.userId}}")).unwrap(), json!("u1"));
-        assert_eq!(s.resolve(&json!("{{ local.create.payload.output.device.n }}")).unwrap(), json!(3));
-        assert_eq!(s.resolve(&json!("{{global.parameters.nested}}")).unwrap(), json!({ "x": true }));
+        assert_eq!(
+            s.resolve(&json!("{{global.parameters.userId}}")).unwrap(),
+            json!("u1")
+        );
+        assert_eq!(
+            s.resolve(&json!("{{ local.create.payload.output.device.n }}"))
+                .unwrap(),
+            json!(3)
+        );
+        assert_eq!(
+            s.resolve(&json!("{{global.parameters.nested}}")).unwrap(),
+            json!({ "x": true })
+        );
         assert_eq!(
             s.resolve(&json!("device {{local.create.payload.output.device.id}} #{{local.create.payload.output.list.1}}")).unwrap(),
             json!("device d1 #b")
         );
-        assert_eq!(s.resolve(&json!({ "a": ["{{global.parameters.userId}}"] })).unwrap(), json!({ "a": ["u1"] }));
-        assert_eq!(s.resolve(&json!("{{local.create.payload.output.missing.deep}}")).unwrap(), Value::Null);
+        assert_eq!(
+            s.resolve(&json!("[{{global.parameters.none}}]")).unwrap(),
+            json!("[]")
+        );
+        assert_eq!(
+            s.resolve(&json!({ "a": ["{{global.parameters.userId}}"] }))
+                .unwrap(),
+            json!({ "a": ["u1"] })
+        );
+        assert_eq!(
+            s.resolve(&json!("{{local.create.payload.output.missing.deep}}"))
+                .unwrap(),
+            Value::Null
+        );
     }
 
     #[test]
     fn unknown_roots_and_nodes_that_did_not_run_are_errors() {
         let s = scope();
-        let e = s.resolve(&json!("{{local.later.payload.output}}")).unwrap_err();
+        let e = s
+            .resolve(&json!("{{local.later.payload.output}}"))
+            .unwrap_err();
         assert_eq!(e.reference, "local.later.payload.output");
         assert!(s.resolve(&json!("{{env.HOME}}")).is_err());
     }

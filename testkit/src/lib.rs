@@ -6,8 +6,10 @@
 //! all build their worlds from here.
 
 pub mod demo;
+pub mod end_user;
 pub mod http_server;
 pub mod service;
+pub mod templates;
 
 use connector_runtime::{Limits, Runtime, RuntimeConfig, Tenant, Trust};
 use pingone_emulator::{Emulator, Seed};

@@ -1,0 +1,258 @@
+//! The end user of the demo and the flow tests, played against the
+//! emulator: a [`Driver`] that answers a flow's wait nodes the way a person
+//! with a phone, an inbox, an authenticator app and a security key would,
+//! through the emulator's helpers, and logs each step and each of its own
+//! actions (`[phone]`, `[inbox]`, `[browser]` lines).
+//!
+//! What each wait kind reads from the node's `context`:
+//!
+//! | `waitFor` | context | answer |
+//! |---|---|---|
+//! | `otp` | `totpSecret` (base32: the authenticator app), or `to` (the phone or address the emulator sent it to), or `otp` (test mode) | the code, a string |
+//! | `attestation` | `publicKeyCredentialOptions` (the creation options), optional `origin` | `{"attestation", "origin"}` |
+//! | `assertion` | `publicKeyCredentialOptions` (the request options), optional `origin` | `{"assertion", "origin"}` |
+//! | `choice` | `choices` on the node; the pick set for the node id, else the first | the chosen value |
+//! | `approval` | `kind`: `pairingKey` (`code`), `authenticationCode` (`code`, `userId`), `push` (`deviceAuthenticationId`) | what the emulator answered |
+//! | `input` | `field` | the value set for that field |
+
+use std::collections::BTreeMap;
+
+use connector_flows::{Driver, Step, WaitKind, WaitRequest};
+use pingone_emulator::authenticator::{AttestationFormat, SoftAuthenticator};
+use pingone_emulator::{otp, Emulator};
+use serde_json::{json, Value};
+
+/// The web origin of the end user's browser (FIDO2 ceremonies).
+pub const ORIGIN: &str = "https://login.example.com";
+/// The relying party ID of the demo's FIDO2 devices.
+pub const RP_ID: &str = "example.com";
+
+/// The end user, on the emulator.
+pub struct EmulatorUser<'a> {
+    emulator: &'a Emulator,
+    environment_id: String,
+    authenticator: SoftAuthenticator,
+    inputs: BTreeMap<String, Value>,
+    picks: BTreeMap<String, Value>,
+    typos: BTreeMap<String, usize>,
+    log: Box<dyn FnMut(&str) + Send + 'a>,
+}
+
+impl<'a> EmulatorUser<'a> {
+    /// A user of `emulator`'s first environment whose security key is
+    /// `authenticator_seed`'s; `log` receives one line per step and action.
+    pub fn new(
+        emulator: &'a Emulator,
+        authenticator_seed: u64,
+        log: impl FnMut(&str) + Send + 'a,
+    ) -> EmulatorUser<'a> {
+        EmulatorUser {
+            emulator,
+            environment_id: emulator.seed().environment_id.clone(),
+            authenticator: SoftAuthenticator::new(authenticator_seed),
+            inputs: BTreeMap::new(),
+            picks: BTreeMap::new(),
+            typos: BTreeMap::new(),
+            log: Box::new(log),
+        }
+    }
+
+    /// The answer to `input` waits for `field`.
+    pub fn with_input(mut self, field: &str, value: Value) -> Self {
+        self.inputs.insert(field.into(), value);
+        self
+    }
+
+    /// The choice to make at the choice node `node_id`.
+    pub fn picking(mut self, node_id: &str, value: Value) -> Self {
+        self.picks.insert(node_id.into(), value);
+        self
+    }
+
+    /// Mistypes the OTP at `node_id` the first `times` times it is asked.
+    pub fn mistyping(mut self, node_id: &str, times: usize) -> Self {
+        self.typos.insert(node_id.into(), times);
+        self
+    }
+
+    fn note(&mut self, who: &str, what: &str) {
+        (self.log)(&format!("  [{who}] {what}"));
+    }
+
+    fn otp(&mut self, request: &WaitRequest) -> Result<Value, String> {
+        let context = &request.context;
+        let code = if let Some(secret) = context.get("totpSecret").and_then(Value::as_str) {
+            let secret = otp::base32_decode(secret).ok_or("the TOTP secret is not base32")?;
+            let code = otp::totp(&secret, self.emulator.state().now_ms());
+            self.note("phone", &format!("the authenticator app shows {code}"));
+            code
+        } else if let Some(to) = context.get("to").and_then(Value::as_str) {
+            let message = self
+                .emulator
+                .outbox()
+                .into_iter()
+                .rev()
+                .find(|m| m.to == to)
+                .ok_or_else(|| format!("nothing was sent to {to}"))?;
+            self.note(
+                "inbox",
+                &format!(
+                    "{} to {} ({}): {}",
+                    message.channel, message.to, message.purpose, message.otp
+                ),
+            );
+            message.otp
+        } else if let Some(code) = context.get("otp").and_then(Value::as_str) {
+            code.to_owned()
+        } else {
+            return Err("an otp wait needs totpSecret, to or otp in its context".into());
+        };
+        if let Some(left) = self.typos.get_mut(&request.node_id).filter(|n| **n > 0) {
+            *left -= 1;
+            let typo = if code == "000000" { "111111" } else { "000000" };
+            self.note("user", &format!("typed {typo} by mistake"));
+            return Ok(json!(typo));
+        }
+        Ok(json!(code))
+    }
+
+    fn options(request: &WaitRequest) -> Result<(String, String), String> {
+        let options = match request.context.get("publicKeyCredentialOptions") {
+            Some(Value::String(s)) => s.clone(),
+            Some(v @ Value::Object(_)) => v.to_string(),
+            _ => {
+                return Err(
+                    "a WebAuthn wait needs publicKeyCredentialOptions in its context".into(),
+                )
+            }
+        };
+        let origin = request
+            .context
+            .get("origin")
+            .and_then(Value::as_str)
+            .unwrap_or(ORIGIN)
+            .to_owned();
+        Ok((options, origin))
+    }
+
+    fn approval(&mut self, request: &WaitRequest) -> Result<Value, String> {
+        let context = &request.context;
+        let text = |key: &str| {
+            context
+                .get(key)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| format!("an approval wait needs {key} in its context"))
+        };
+        let env = self.environment_id.clone();
+        match context.get("kind").and_then(Value::as_str) {
+            Some("pairingKey") => {
+                let device = self.emulator.claim_pairing_key(&env, &text("code")?)?;
+                self.note("phone", &format!("the app claimed the pairing key: MOBILE device {}", device["id"].as_str().unwrap_or("?")));
+                Ok(json!({ "deviceId": device["id"] }))
+            }
+            Some("authenticationCode") => {
+                let claimed = self.emulator.claim_authentication_code(&env, &text("code")?, &text("userId")?, None)?;
+                self.note("phone", "scanned the QR code");
+                let id = claimed["id"].as_str().map(str::to_owned).unwrap_or(text("authenticationCodeId")?);
+                self.emulator.approve_authentication_code(&env, &id, true)?;
+                self.note("phone", "the user approved the sign-on");
+                Ok(json!({ "approved": true, "authenticationCodeId": id }))
+            }
+            Some("push") => {
+                let answered = self.emulator.push(&env, &text("deviceAuthenticationId")?, "approve")?;
+                self.note("phone", "the user approved the push notification");
+                Ok(answered)
+            }
+            other => Err(format!("an approval wait's kind must be pairingKey, authenticationCode or push, not {other:?}")),
+        }
+    }
+}
+
+impl Driver for EmulatorUser<'_> {
+    async fn answer(&mut self, request: &WaitRequest) -> Result<Value, String> {
+        match request.wait_for {
+            WaitKind::Otp => self.otp(request),
+            WaitKind::Attestation => {
+                let (options, origin) = Self::options(request)?;
+                let attestation =
+                    self.authenticator
+                        .create(&options, &origin, AttestationFormat::PackedSelf)?;
+                self.note(
+                    "browser",
+                    "navigator.credentials.create: the security key made a credential",
+                );
+                Ok(json!({ "attestation": attestation, "origin": origin }))
+            }
+            WaitKind::Assertion => {
+                let (options, origin) = Self::options(request)?;
+                let assertion = self.authenticator.get(&options, &origin)?;
+                self.note(
+                    "browser",
+                    "navigator.credentials.get: the security key signed the challenge",
+                );
+                Ok(json!({ "assertion": assertion, "origin": origin }))
+            }
+            WaitKind::Choice => {
+                let picked = match self.picks.get(&request.node_id) {
+                    Some(pick) => pick.clone(),
+                    None => request
+                        .choices
+                        .as_ref()
+                        .and_then(|c| c.as_array())
+                        .and_then(|c| c.first())
+                        .cloned()
+                        .ok_or("a choice wait without choices")?,
+                };
+                self.note("user", &format!("chose {picked}"));
+                Ok(picked)
+            }
+            WaitKind::Approval => self.approval(request),
+            WaitKind::Input => {
+                let field = request
+                    .context
+                    .get("field")
+                    .and_then(Value::as_str)
+                    .unwrap_or("value");
+                let value = self
+                    .inputs
+                    .get(field)
+                    .cloned()
+                    .ok_or_else(|| format!("no answer for {field}"))?;
+                self.note("user", &format!("entered {field}: {value}"));
+                Ok(value)
+            }
+        }
+    }
+
+    fn step(&mut self, step: &Step) {
+        let indent = "  ".repeat(step.depth);
+        let mut line = format!("{indent}{:<40} ", step.title);
+        match step.node_type {
+            "CONNECTION" => {
+                line.push_str(&format!(
+                    "{:<44} ",
+                    step.capability.as_deref().unwrap_or("")
+                ));
+                if step.error.is_null() {
+                    line.push_str(&format!("HTTP {}", step.output["statusCode"]));
+                    let raw = &step.output["rawResponse"];
+                    if let Some(status) = raw.get("status").and_then(Value::as_str) {
+                        line.push_str(&format!("  status={status}"));
+                    }
+                } else {
+                    line.push_str(&format!(
+                        "refused: {} {}",
+                        step.error["kind"].as_str().unwrap_or("error"),
+                        step.error["code"].as_str().unwrap_or("")
+                    ));
+                }
+            }
+            "EVAL" => line.push_str(&format!("-> {}", step.next.as_deref().unwrap_or("?"))),
+            "WAIT" => line.push_str("(the end user answered)"),
+            "SUBFLOW" => line.push_str("(sub-flow done)"),
+            _ => line.push_str(&format!("result: {}", step.output)),
+        }
+        (self.log)(line.trim_end());
+    }
+}

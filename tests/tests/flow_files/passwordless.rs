@@ -1,0 +1,1 @@
+//! Usernameless sign-on with biometrics, Passwordless authentication, Passwordless sign-on with biometrics, QR code passwordless sign-on.
