@@ -3,6 +3,7 @@
 //! component given with `--component`, run the PingOne emulator or the
 //! demo flows, or serve them all over HTTP (`serve`).
 
+mod flow;
 mod inputs;
 mod io;
 mod serve;
@@ -121,6 +122,11 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         port: u16,
     },
+    /// Run flow definitions (flows/*.json) with the flow engine.
+    Flow {
+        #[command(subcommand)]
+        command: flow::FlowCommand,
+    },
     /// Serve every loaded connector over HTTP (see serve.example.toml, or --dev).
     Serve(serve::ServeArgs),
     /// Run the demo flows against the embedded emulator.
@@ -157,12 +163,14 @@ async fn main() -> ExitCode {
             let json = match (
                 e.downcast_ref::<Error>(),
                 e.downcast_ref::<connector_service::ConfigError>(),
+                e.downcast_ref::<connector_flows::FlowError>(),
             ) {
-                (Some(host), _) => host.to_json(),
-                (None, Some(config)) => serde_json::json!({ "error": {
+                (Some(host), _, _) => host.to_json(),
+                (None, Some(config), _) => serde_json::json!({ "error": {
                     "kind": "config", "field": config.at, "summary": one_line(&config.message),
                 } }),
-                (None, None) => {
+                (None, None, Some(flow)) => flow.to_json(),
+                (None, None, None) => {
                     serde_json::json!({ "error": { "kind": "cli", "summary": one_line(&format!("{e:#}")) } })
                 }
             };
@@ -355,6 +363,7 @@ async fn run(command: Command, out: &mut Out) -> anyhow::Result<ExitCode> {
             emulator.shutdown().await;
         }
         Command::Serve(args) => return serve::run(args, out).await,
+        Command::Flow { command } => return flow::run(command, out).await,
         Command::Demo { flow } => {
             if let Some(name) = &flow {
                 if !demo::FLOWS.iter().any(|f| f.0 == name) {
