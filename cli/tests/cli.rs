@@ -714,3 +714,87 @@ async fn the_http_connector_and_a_component_from_a_file() {
     let broken = cli(&["list", "--component", not_wasm.to_str().unwrap()], &[]);
     assert_eq!(error_of(&broken)["kind"], "load");
 }
+
+/// `flow run` without `--emulator` asks the terminal: the wait's request as
+/// a JSON line on stderr, the answer as a line on stdin (here the OTP the
+/// emulator "emailed"); a flow file whose graph is wrong is a
+/// `flowDefinition` error with the pointer into the file.
+#[tokio::test(flavor = "multi_thread")]
+async fn flow_run_asks_the_terminal_and_points_into_a_bad_file() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let dir = scratch("flow-run");
+    let flow = dir.join("one-time.json");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../flows/one-time-device-authentication.json"),
+        &flow,
+    )
+    .unwrap();
+    let address = "terminal.user@example.com";
+    let input = serde_json::json!({
+        "userId": emulator.seed().users[0].id, "deviceType": "Email", "email": address,
+    })
+    .to_string();
+    let env = emulator_env(&emulator);
+    let mut child = command(
+        &["flow", "run", flow.to_str().unwrap(), "--input", &input],
+        &env.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>(),
+    )
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    // The flow waits on stdin once the code has been sent.
+    let mut otp = None;
+    for _ in 0..600 {
+        if let Some(m) = emulator.outbox().into_iter().find(|m| m.to == address) {
+            otp = Some(m.otp);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let otp = otp.expect("the emulator sent the code");
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{otp}").unwrap();
+    drop(stdin);
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let finished = json(&output);
+    assert_eq!(finished["result"]["status"], "COMPLETED", "{finished}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let asked: Value = stderr
+        .lines()
+        .find_map(|l| serde_json::from_str::<Value>(l).ok())
+        .expect("the wait request as a JSON line");
+    assert_eq!(
+        (&asked["waitFor"], &asked["nodeId"]),
+        (&serde_json::json!("otp"), &serde_json::json!("askOtp"))
+    );
+    assert_eq!(asked["context"]["to"], address);
+
+    let broken = dir.join("broken.json");
+    std::fs::write(
+        &broken,
+        r#"{"flowId": "broken", "name": "Broken", "graphData": {"elements": {
+            "nodes": [{"data": {"id": "done", "nodeType": "RESULT"}}],
+            "edges": [{"data": {"source": "done", "target": "nowhere"}}]}}}"#,
+    )
+    .unwrap();
+    let output = run(
+        args(&["flow", "run", broken.to_str().unwrap(), "--emulator"]),
+        vec![],
+    )
+    .await;
+    let error = error_of(&output);
+    assert_eq!(
+        (&error["kind"], &error["pointer"]),
+        (
+            &serde_json::json!("flowDefinition"),
+            &serde_json::json!("/graphData/elements/edges/0/data/target")
+        ),
+        "{error}"
+    );
+}
