@@ -82,14 +82,6 @@ impl Out {
         }
         written
     }
-
-    /// The first write failure, if any (for writers that could not return it).
-    pub fn check(&mut self) -> io::Result<()> {
-        match &self.failed {
-            Some(e) => Err(io::Error::new(e.kind(), e.to_string())),
-            None => Ok(()),
-        }
-    }
 }
 
 /// Whether `e` comes from writing to a reader that went away (`| head`).

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Parser, Subcommand};
 use connector_runtime::{Error, Limits, NetworkPolicy, OriginPattern, Runtime, RuntimeConfig};
-use connector_testkit::demo;
+use connector_testkit::{scenarios, templates};
 use pingone_emulator::{Emulator, EmulatorConfig};
 use serde_json::{json, Value};
 
@@ -129,11 +129,14 @@ enum Command {
     },
     /// Serve every loaded connector over HTTP (see serve.example.toml, or --dev).
     Serve(serve::ServeArgs),
-    /// Run the demo flows against the embedded emulator.
+    /// Run the seed's flow templates (flows/*.json) against the embedded emulator.
     Demo {
-        /// Run only this flow.
+        /// Run only this flow (its flowId).
         #[arg(long)]
         flow: Option<String>,
+        /// The folder of flow definitions (default: the repository's flows/).
+        #[arg(long, value_name = "DIR")]
+        flows: Option<PathBuf>,
     },
 }
 
@@ -364,24 +367,22 @@ async fn run(command: Command, out: &mut Out) -> anyhow::Result<ExitCode> {
         }
         Command::Serve(args) => return serve::run(args, out).await,
         Command::Flow { command } => return flow::run(command, out).await,
-        Command::Demo { flow } => {
-            if let Some(name) = &flow {
-                if !demo::FLOWS.iter().any(|f| f.0 == name) {
-                    return Err(Error::UnknownCapability {
-                        capability: format!(
-                            "flow '{name}' (known: {})",
-                            demo::FLOWS
+        Command::Demo { flow, flows } => {
+            let scenarios: Vec<&scenarios::Scenario> = match &flow {
+                Some(name) => vec![scenarios::scenario(name).ok_or_else(|| {
+                    connector_flows::FlowError::UnknownFlow {
+                        flow_id: format!(
+                            "{name} (the demo runs: {})",
+                            scenarios::SCENARIOS
                                 .iter()
-                                .map(|f| f.0)
+                                .map(|s| s.flow_id)
                                 .collect::<Vec<_>>()
                                 .join(", ")
                         ),
                     }
-                    .into());
-                }
-            }
-            let emulator = Emulator::start(EmulatorConfig::default()).await?;
-            let seed = emulator.seed().clone();
+                })?],
+                None => scenarios::SCENARIOS.iter().collect(),
+            };
             let runtime = runtime(
                 RuntimeConfig::default(),
                 &Components {
@@ -389,50 +390,46 @@ async fn run(command: Command, out: &mut Out) -> anyhow::Result<ExitCode> {
                 },
             )
             .await?;
+            let dir = flows.unwrap_or_else(templates::flows_dir);
+            let library = templates::library(&runtime, &dir)?;
+            let emulator = Emulator::start(EmulatorConfig::default()).await?;
+            let seed = emulator.seed().clone();
             let tenant =
                 connector_testkit::pingone_tenant(&runtime, &emulator, &seed, Limits::default());
             out.line(format_args!(
-                "PingOne emulator at {} (environment {})",
+                "PingOne emulator at {} (environment {}); flows from {}",
                 emulator.auth_url(),
-                seed.environment_id
+                seed.environment_id,
+                dir.display()
             ))?;
-            let flows: Vec<(&str, &str)> = match &flow {
-                Some(name) => demo::FLOWS
-                    .iter()
-                    .copied()
-                    .filter(|f| f.0 == name)
-                    .collect(),
-                None => demo::FLOWS.to_vec(),
-            };
-            for (name, about) in flows {
-                let user = &seed.users[demo::default_user(name) % seed.users.len()];
+            // Steps print as they happen; a closed stdout is noticed by
+            // `out` at the next line it writes.
+            let mut demo = scenarios::Demo::new(
+                &emulator,
+                std::sync::Arc::new(|line: &str| {
+                    use std::io::Write;
+                    let _ = writeln!(std::io::stdout().lock(), "  {line}");
+                }),
+            );
+            for scenario in scenarios {
+                let definition = library
+                    .get(scenario.flow_id)
+                    .expect("the library holds every scenario's flow");
+                let user = &seed.users[scenario.user % seed.users.len()];
                 out.line(format_args!(
-                    "\n== flow {name} for user {} ({})",
-                    user.username, user.id
+                    "\n== {} ({}) for {} ({})",
+                    definition.name, scenario.flow_id, user.username, user.id
                 ))?;
-                out.line(format_args!("   {about}"))?;
-                let outcome = {
-                    // A failed write is kept by `out` and reported below.
-                    let mut log = |line: &str| {
-                        let _ = out.line(format_args!("  {line}"));
-                    };
-                    let mut ctx = demo::FlowContext {
-                        runtime: &runtime,
-                        tenant: &tenant,
-                        emulator: &emulator,
-                        user_id: user.id.clone(),
-                        log: &mut log,
-                    };
-                    demo::run(name, &mut ctx).await?
-                };
-                out.check()?;
-                out.line(format_args!("  final state: {}", outcome.state))?;
+                out.line(format_args!("   {}", definition.description))?;
+                // The result node's step line shows the result.
+                demo.run(scenario, &runtime, &tenant, &library).await?;
             }
             out.line(format_args!(
                 "\n{} token request(s) for {} API call(s)",
                 emulator.stats().token_requests,
                 emulator.stats().api_requests
             ))?;
+            drop(demo);
             emulator.shutdown().await;
         }
     }

@@ -8,6 +8,7 @@
 pub mod demo;
 pub mod end_user;
 pub mod http_server;
+pub mod scenarios;
 pub mod service;
 pub mod templates;
 
