@@ -196,8 +196,14 @@ impl<'a> Engine<'a> {
                 };
                 let next: String = match &node.kind {
                     NodeKind::Connection(c) => {
-                        let input =
+                        let mut input =
                             resolve(&scope, &Value::Object(c.properties.clone()), "properties")?;
+                        // A property whose value is empty (null: a reference
+                        // that found nothing) is not sent, as DaVinci sends
+                        // no empty field.
+                        if let Value::Object(map) = &mut input {
+                            map.retain(|_, v| !v.is_null());
+                        }
                         step.input = input.clone();
                         let connector =
                             self.runtime.connector(&c.connector_id).ok_or_else(|| {

@@ -8,10 +8,10 @@
 //!
 //! | `waitFor` | context | answer |
 //! |---|---|---|
-//! | `otp` | `totpSecret` (base32: the authenticator app), or `to` (the phone or address the emulator sent it to), or `otp` (test mode) | the code, a string |
+//! | `otp` | `totpSecret` (base32: the authenticator app), or `to` (the phone or address the emulator sent it to), or `otp` (test mode), or `deviceId` (a TOTP device: the app already holds its secret) | the code, a string |
 //! | `attestation` | `publicKeyCredentialOptions` (the creation options), optional `origin` | `{"attestation", "origin"}` |
 //! | `assertion` | `publicKeyCredentialOptions` (the request options), optional `origin` | `{"assertion", "origin"}` |
-//! | `choice` | `choices` on the node; the pick set for the node id, else the first | the chosen value |
+//! | `choice` | `choices` on the node; the pick set for the node id (`picking`, or `picking_in_turn` for a node asked again), else the first | the chosen value |
 //! | `approval` | `kind`: `pairingKey` (`code`), `authenticationCode` (`code`, `userId`), `push` (`deviceAuthenticationId`) | what the emulator answered |
 //! | `input` | `field` | the value set for that field |
 
@@ -34,6 +34,7 @@ pub struct EmulatorUser<'a> {
     authenticator: SoftAuthenticator,
     inputs: BTreeMap<String, Value>,
     picks: BTreeMap<String, Value>,
+    turns: BTreeMap<String, std::collections::VecDeque<Value>>,
     typos: BTreeMap<String, usize>,
     log: Box<dyn FnMut(&str) + Send + 'a>,
 }
@@ -52,9 +53,18 @@ impl<'a> EmulatorUser<'a> {
             authenticator: SoftAuthenticator::new(authenticator_seed),
             inputs: BTreeMap::new(),
             picks: BTreeMap::new(),
+            turns: BTreeMap::new(),
             typos: BTreeMap::new(),
             log: Box::new(log),
         }
+    }
+
+    /// Uses `authenticator` as the security key: one that already holds
+    /// credentials (registered before the run, e.g. with the harness's
+    /// `active_fido2`), which the run's assertion waits then use.
+    pub fn with_authenticator(mut self, authenticator: SoftAuthenticator) -> Self {
+        self.authenticator = authenticator;
+        self
     }
 
     /// The answer to `input` waits for `field`.
@@ -66,6 +76,19 @@ impl<'a> EmulatorUser<'a> {
     /// The choice to make at the choice node `node_id`.
     pub fn picking(mut self, node_id: &str, value: Value) -> Self {
         self.picks.insert(node_id.into(), value);
+        self
+    }
+
+    /// The choices to make at `node_id`, one each time it is asked (a loop
+    /// that asks again); once they are used up, as [`Self::picking`] or the
+    /// first choice.
+    pub fn picking_in_turn(
+        mut self,
+        node_id: &str,
+        values: impl IntoIterator<Item = Value>,
+    ) -> Self {
+        self.turns
+            .insert(node_id.into(), values.into_iter().collect());
         self
     }
 
@@ -86,14 +109,18 @@ impl<'a> EmulatorUser<'a> {
             let code = otp::totp(&secret, self.emulator.state().now_ms());
             self.note("phone", &format!("the authenticator app shows {code}"));
             code
-        } else if let Some(to) = context.get("to").and_then(Value::as_str) {
-            let message = self
-                .emulator
-                .outbox()
-                .into_iter()
-                .rev()
-                .find(|m| m.to == to)
-                .ok_or_else(|| format!("nothing was sent to {to}"))?;
+        } else if let Some(message) = context
+            .get("to")
+            .and_then(Value::as_str)
+            .filter(|to| !to.is_empty())
+            .and_then(|to| {
+                self.emulator
+                    .outbox()
+                    .into_iter()
+                    .rev()
+                    .find(|m| m.to == to)
+            })
+        {
             self.note(
                 "inbox",
                 &format!(
@@ -104,8 +131,20 @@ impl<'a> EmulatorUser<'a> {
             message.otp
         } else if let Some(code) = context.get("otp").and_then(Value::as_str) {
             code.to_owned()
+        } else if let Some(code) = self.app_code(context.get("deviceId")) {
+            // A TOTP device registered before the run: its secret is in the app.
+            self.note("phone", &format!("the authenticator app shows {code}"));
+            code
+        } else if let Some(to) = context
+            .get("to")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+        {
+            return Err(format!("nothing was sent to {to}"));
         } else {
-            return Err("an otp wait needs totpSecret, to or otp in its context".into());
+            return Err(
+                "an otp wait needs totpSecret, to, otp or a TOTP deviceId in its context".into(),
+            );
         };
         if let Some(left) = self.typos.get_mut(&request.node_id).filter(|n| **n > 0) {
             *left -= 1;
@@ -114,6 +153,18 @@ impl<'a> EmulatorUser<'a> {
             return Ok(json!(typo));
         }
         Ok(json!(code))
+    }
+
+    /// The code the authenticator app shows for the TOTP device `device_id`
+    /// (the app holds the secret it scanned; the emulator keeps it).
+    fn app_code(&self, device_id: Option<&Value>) -> Option<String> {
+        let id = device_id?.as_str()?;
+        let state = self.emulator.state();
+        let now = state.now_ms();
+        let store = state.lock();
+        let device = store.envs.get(&self.environment_id)?.devices.get(id)?;
+        let secret = device.totp_secret.clone()?;
+        Some(otp::totp(&secret, now))
     }
 
     fn options(request: &WaitRequest) -> Result<(String, String), String> {
@@ -194,7 +245,11 @@ impl Driver for EmulatorUser<'_> {
                 Ok(json!({ "assertion": assertion, "origin": origin }))
             }
             WaitKind::Choice => {
-                let picked = match self.picks.get(&request.node_id) {
+                let turn = self
+                    .turns
+                    .get_mut(&request.node_id)
+                    .and_then(|t| t.pop_front());
+                let picked = match turn.as_ref().or(self.picks.get(&request.node_id)) {
                     Some(pick) => pick.clone(),
                     None => request
                         .choices
