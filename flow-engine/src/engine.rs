@@ -234,7 +234,7 @@ impl<'a> Engine<'a> {
                                     return Err(FlowError::Invocation {
                                         flow_id: flow.flow_id.clone(),
                                         node_id: node.id.clone(),
-                                        error: e,
+                                        error: Box::new(e),
                                     });
                                 };
                                 scope.local.insert(
@@ -425,7 +425,7 @@ fn test_holds(scope: &Scope, test: &Test) -> Result<bool, String> {
         return Ok(false);
     }
     if let Some(exists) = test.exists {
-        return Ok(exists == !value.is_null());
+        return Ok(exists != value.is_null());
     }
     if let Some(empty) = test.empty {
         let is_empty = match &value {

@@ -71,8 +71,9 @@ pub enum FlowError {
         flow_id: String,
         /// The node.
         node_id: String,
-        /// The runtime's error, as it is.
-        error: connector_runtime::Error,
+        /// The runtime's error, as it is (boxed: it is large, and errors
+        /// travel by value).
+        error: Box<connector_runtime::Error>,
     },
 }
 

@@ -306,7 +306,14 @@ impl Driver for EmulatorUser<'_> {
             "EVAL" => line.push_str(&format!("-> {}", step.next.as_deref().unwrap_or("?"))),
             "WAIT" => line.push_str("(the end user answered)"),
             "SUBFLOW" => line.push_str("(sub-flow done)"),
-            _ => line.push_str(&format!("result: {}", step.output)),
+            _ => {
+                // A result may hold whole PingOne objects: the log shows
+                // its start; the run keeps all of it.
+                let shown = step.output.to_string();
+                let cut: String = shown.chars().take(240).collect();
+                let more = if cut.len() < shown.len() { " ..." } else { "" };
+                line.push_str(&format!("result: {cut}{more}"));
+            }
         }
         (self.log)(line.trim_end());
     }

@@ -5,7 +5,6 @@
 //! ([`service`]). The contract tests, the CLI's demo and the benchmark
 //! all build their worlds from here.
 
-pub mod demo;
 pub mod end_user;
 pub mod http_server;
 pub mod scenarios;

@@ -26,13 +26,75 @@ pub struct Scenario {
     pub end_user: fn(EmulatorUser<'_>) -> EmulatorUser<'_>,
 }
 
-/// Every scenario, in the order the demo runs them.
-pub const SCENARIOS: &[Scenario] = &[Scenario {
-    flow_id: "one-time-device-authentication",
-    user: 2,
-    input: |_, user| json!({ "userId": user, "deviceType": "Email", "email": "one.time@example.com" }),
-    end_user: |u| u.mistyping("askOtp", 1),
-}];
+/// Every scenario, in the order the demo runs them: alice enrolls her
+/// devices and then signs on with them, bob is auto-enrolled and then meets
+/// adaptive MFA at high risk, carol uses a one-time device, dave registers a
+/// security key through passwordless authentication and then signs on with
+/// it, with and without a username, and erin pairs her phone and signs on
+/// with a QR code.
+pub const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        flow_id: "registration-mfa-enrollment",
+        user: 0,
+        input: |_, user| json!({ "userId": user, "phone": "+15125550150", "email": "alice.new@example.com" }),
+        end_user: |u| {
+            u.picking("chooseDevice", json!("SMS"))
+                .picking_in_turn("chooseMore", [json!("TOTP"), json!("FIDO2"), json!("done")])
+                .mistyping("askOtp", 1)
+        },
+    },
+    Scenario {
+        flow_id: "registration-mfa-auto-enrollment",
+        user: 1,
+        input: |_, user| {
+            json!({ "userId": user, "devices": { "sms": "+15125550160", "email": "bob.new@example.com" },
+                    "defaultDevice": "email" })
+        },
+        end_user: |u| u,
+    },
+    Scenario {
+        flow_id: "sign-on-and-mfa",
+        user: 0,
+        input: |_, user| json!({ "userId": user }),
+        end_user: |u| u.mistyping("askOtp", 1),
+    },
+    Scenario {
+        flow_id: "sign-on-and-adaptive-mfa",
+        user: 1,
+        input: |_, user| json!({ "userId": user, "risk": "HIGH" }),
+        end_user: |u| u.picking("chooseStrongType", json!("FIDO2")),
+    },
+    Scenario {
+        flow_id: "one-time-device-authentication",
+        user: 2,
+        input: |_, user| json!({ "userId": user, "deviceType": "Email", "email": "one.time@example.com" }),
+        end_user: |u| u.mistyping("askOtp", 1),
+    },
+    Scenario {
+        flow_id: "passwordless-authentication",
+        user: 3,
+        input: |_, user| json!({ "userId": user, "deviceType": "SMS", "phone": "+15125550142" }),
+        end_user: |u| u,
+    },
+    Scenario {
+        flow_id: "usernameless-sign-on-with-biometrics",
+        user: 3,
+        input: |_, _| json!({}),
+        end_user: |u| u,
+    },
+    Scenario {
+        flow_id: "passwordless-sign-on-with-biometrics",
+        user: 3,
+        input: |_, user| json!({ "userId": user }),
+        end_user: |u| u,
+    },
+    Scenario {
+        flow_id: "qr-code-passwordless-sign-on",
+        user: 4,
+        input: |seed, user| json!({ "userId": user, "applicationId": seed.application_id }),
+        end_user: |u| u,
+    },
+];
 
 /// The scenario of `flow_id`.
 pub fn scenario(flow_id: &str) -> Option<&'static Scenario> {

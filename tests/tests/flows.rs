@@ -1,167 +1,134 @@
-//! The seed's flows, run by `connector_runtime::demo::run` against the
-//! emulator (the same code as `connector-host demo`), with their final
-//! state asserted.
+//! Every flow template under `flows/`, run end to end by the engine
+//! against the emulator, the end user played by `EmulatorUser`. One module
+//! per group of templates.
 
-use connector_testkit::demo::{self, FlowContext, FlowOutcome};
+#[path = "flows/enrollment.rs"]
+mod enrollment;
+#[path = "flows/one_time.rs"]
+mod one_time;
+#[path = "flows/passwordless.rs"]
+mod passwordless;
+#[path = "flows/sign_on.rs"]
+mod sign_on;
+
+use std::sync::{Arc, Mutex};
+
+use connector_flows::{FlowLibrary, FlowRun};
+use connector_testkit::end_user::EmulatorUser;
+use connector_testkit::templates;
 use contract_tests::Harness;
-use serde_json::{json, Value};
+use serde_json::Value;
 
-/// Runs `flow` for its default user; returns the outcome and the log.
-async fn run(h: &Harness, flow: &str) -> (FlowOutcome, Vec<String>, String) {
-    let user = h.user_n(demo::default_user(flow));
-    let mut lines = Vec::new();
-    let mut log = |line: &str| lines.push(line.to_owned());
-    let mut ctx = FlowContext {
-        runtime: &h.runtime,
-        tenant: &h.tenant,
-        emulator: &h.emulator,
-        user_id: user.clone(),
-        log: &mut log,
-    };
-    let outcome = demo::run(flow, &mut ctx)
+/// The flows, loaded and checked against the harness's runtime.
+pub(crate) fn library(h: &Harness) -> FlowLibrary {
+    templates::library(&h.runtime, &templates::flows_dir()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Runs `flow` with `input` for the end user `configure` sets up; returns
+/// the run and its log.
+pub(crate) async fn run_flow(
+    h: &Harness,
+    flow: &str,
+    input: Value,
+    configure: impl FnOnce(EmulatorUser<'_>) -> EmulatorUser<'_>,
+) -> (FlowRun, Vec<String>) {
+    let library = library(h);
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let sink = lines.clone();
+    let mut user = configure(EmulatorUser::new(&h.emulator, 7, move |line: &str| {
+        sink.lock().unwrap().push(line.to_owned())
+    }));
+    let engine = connector_flows::Engine::new(&h.runtime, &h.tenant, &library);
+    let run = engine
+        .run(flow, input, &mut user)
         .await
-        .unwrap_or_else(|e| panic!("flow {flow} failed: {e}"));
-    assert_eq!(outcome.flow, flow);
-    (outcome, lines, user)
+        .unwrap_or_else(|e| {
+            panic!(
+                "flow {flow} failed: {e}\n{}",
+                lines.lock().unwrap().join("\n")
+            )
+        });
+    let log = lines.lock().unwrap().clone();
+    (run, log)
 }
 
-fn ids(list: &Value) -> Vec<String> {
-    list.as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["id"].as_str().unwrap().to_owned())
-        .collect()
-}
-
+/// `connector-host demo`'s run: every scenario in order on one emulator
+/// (later ones use the devices earlier ones enrolled), each completing.
 #[tokio::test]
-async fn enrollment() {
+async fn the_demo_runs_every_template_in_order() {
     let h = Harness::start().await;
-    let (outcome, log, user) = run(&h, "enrollment").await;
-    let s = &outcome.state;
-    let enrolled = &s["enrolled"];
-    let (sms, email, totp, fido2) = (
-        enrolled["sms"].as_str().unwrap(),
-        enrolled["email"].as_str().unwrap(),
-        enrolled["totp"].as_str().unwrap(),
-        enrolled["fido2"].as_str().unwrap(),
+    let library = library(&h);
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = lines.clone();
+    let mut demo = connector_testkit::scenarios::Demo::new(
+        &h.emulator,
+        Arc::new(move |line: &str| sink.lock().unwrap().push(line.to_owned())),
     );
-    // The authenticator app was made the default; the others keep their
-    // activation order.
-    assert_eq!(ids(&s["order"]), [totp, sms, email, fido2]);
-    assert_eq!(ids(&s["devices"]), [totp, sms, email, fido2]);
-    let types: Vec<&str> = s["devices"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["type"].as_str().unwrap())
-        .collect();
-    assert_eq!(types, ["TOTP", "SMS", "EMAIL", "FIDO2"]);
-    assert!(s["devices"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|d| d["status"] == "ACTIVE"));
-    assert_eq!(s["mfaEnabled"], true);
-    let mfa = h.ok("readUserMFAEnabled", json!({ "userId": user })).await;
-    assert_eq!(mfa["rawResponse"]["mfaEnabled"], true);
-    assert!(log.iter().any(|l| l.contains("[browser]")), "{log:?}");
-    assert!(log.iter().all(|l| !l.contains("FAILED")), "{log:?}");
-}
-
-#[tokio::test]
-async fn sign_on() {
-    let h = Harness::start().await;
-    let (outcome, log, user) = run(&h, "sign-on").await;
-    let s = &outcome.state;
-    let devices = s["devices"].as_array().unwrap();
-    assert_eq!(
-        s["defaultDevice"], devices[0],
-        "the first device is the default"
-    );
-    assert_eq!(s["firstError"], "INVALID_OTP");
-    assert_eq!(s["default"]["status"], "COMPLETED");
-    assert_eq!(s["default"]["authenticators"], json!(["sms"]));
-    assert_eq!(s["selected"]["status"], "COMPLETED");
-    assert_eq!(s["selected"]["deviceId"], devices[1]);
-    assert_eq!(s["selected"]["authenticators"], json!(["email"]));
-    assert_eq!(s["offered"].as_array().unwrap().len(), 2);
-    assert_eq!(s["userId"], user.as_str());
-    // The mistyped OTP is logged as a refusal, the rest succeeded.
-    assert_eq!(log.iter().filter(|l| l.contains("FAILED")).count(), 1);
-    let read = h
-        .ok(
-            "readDeviceAuthentication",
-            json!({ "deviceAuthenticationId": s["selected"]["id"] }),
-        )
-        .await;
-    assert_eq!(read["rawResponse"]["status"], "COMPLETED");
-}
-
-#[tokio::test]
-async fn one_time() {
-    let h = Harness::start().await;
-    let (outcome, log, _) = run(&h, "one-time").await;
-    let s = &outcome.state;
-    assert_eq!(s["sms"]["status"], "COMPLETED");
-    assert_eq!(s["sms"]["authenticators"], json!(["sms"]));
-    assert_eq!(s["email"]["status"], "COMPLETED");
-    assert_eq!(s["email"]["authenticators"], json!(["email"]));
-    assert_eq!(s["storedDevices"], 0, "one-time devices are not stored");
-    assert!(
-        log.iter().any(|l| l.contains("[inbox]")),
-        "the email OTP came from the inbox: {log:?}"
-    );
-}
-
-#[tokio::test]
-async fn passwordless() {
-    let h = Harness::start().await;
-    let (outcome, _, user) = run(&h, "passwordless").await;
-    let s = &outcome.state;
-    let device = s["deviceId"].as_str().unwrap();
-    assert_eq!(s["withUsername"]["status"], "COMPLETED");
-    assert_eq!(s["withUsername"]["deviceId"], device);
-    assert_eq!(s["usernameless"]["status"], "COMPLETED");
-    assert_eq!(s["usernameless"]["userId"], user.as_str());
-    assert_eq!(s["usernameless"]["deviceId"], device);
-}
-
-#[tokio::test]
-async fn qr_code() {
-    let h = Harness::start().await;
-    let (outcome, _, user) = run(&h, "qr-code").await;
-    let s = &outcome.state;
-    assert_eq!(s["status"], "COMPLETED");
-    assert_eq!(s["userId"], user.as_str());
-    assert_eq!(s["claimedBy"], s["phoneId"]);
-    assert_eq!(s["polled"], json!(["UNCLAIMED", "CLAIMED", "COMPLETED"]));
-    let read = h
-        .ok(
-            "readAuthenticationCode",
-            json!({ "authenticationCodeId": s["codeId"] }),
-        )
-        .await;
-    assert_eq!(read["authenticationCode"]["status"], "COMPLETED");
-}
-
-/// All five in one emulator, in the order `connector-host demo` runs them
-/// (users are shared between flows there).
-#[tokio::test]
-async fn every_flow_in_one_environment() {
-    let h = Harness::start().await;
-    for (flow, _) in demo::FLOWS {
-        run(&h, flow).await;
+    for scenario in connector_testkit::scenarios::SCENARIOS {
+        let run = demo
+            .run(scenario, &h.runtime, &h.tenant, &library)
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{}: {e}\n{}",
+                    scenario.flow_id,
+                    lines.lock().unwrap().join("\n")
+                )
+            });
+        assert_eq!(
+            run.result["status"], "COMPLETED",
+            "{}: {}",
+            scenario.flow_id, run.result
+        );
     }
-    let mut log = |_: &str| {};
-    let mut ctx = FlowContext {
-        runtime: &h.runtime,
-        tenant: &h.tenant,
-        emulator: &h.emulator,
-        user_id: h.user(),
-        log: &mut log,
-    };
-    assert!(matches!(
-        demo::run("no-such-flow", &mut ctx).await,
-        Err(connector_runtime::Error::UnknownCapability { .. })
-    ));
+    // One token for the whole demo: the tenant's connection caches it.
+    assert_eq!(h.emulator.stats().token_requests, 1);
+}
+
+/// Every file under `flows/` is one of seed 000's templates the demo runs,
+/// or a sub-flow one of them runs; and the demo runs every template.
+#[test]
+fn every_flow_file_is_a_template_or_a_sub_flow_of_one() {
+    let mut library = FlowLibrary::new();
+    library.add_dir(&templates::flows_dir()).unwrap();
+    let scenarios: Vec<&str> = connector_testkit::scenarios::SCENARIOS
+        .iter()
+        .map(|s| s.flow_id)
+        .collect();
+    let sub_flows: Vec<String> = library
+        .flows()
+        .flat_map(|f| f.nodes())
+        .filter_map(|n| match &n.kind {
+            connector_flows::NodeKind::Subflow(s) => Some(s.flow_id.clone()),
+            _ => None,
+        })
+        .collect();
+    for flow in library.flows() {
+        assert!(
+            scenarios.contains(&flow.flow_id.as_str()) || sub_flows.contains(&flow.flow_id),
+            "{} is neither run by the demo nor a sub-flow",
+            flow.flow_id
+        );
+    }
+    // Seed 000's ten templates: nine top-level flows and the Device
+    // Registration sub-flow (MFA Authentication is the tenth's sub-flow).
+    for template in [
+        "registration-mfa-enrollment",
+        "registration-mfa-auto-enrollment",
+        "sign-on-and-mfa",
+        "sign-on-and-adaptive-mfa",
+        "one-time-device-authentication",
+        "usernameless-sign-on-with-biometrics",
+        "passwordless-authentication",
+        "passwordless-sign-on-with-biometrics",
+        "qr-code-passwordless-sign-on",
+    ] {
+        assert!(scenarios.contains(&template), "the demo runs {template}");
+    }
+    for sub_flow in ["device-registration", "mfa-authentication"] {
+        assert!(
+            sub_flows.iter().any(|s| s == sub_flow),
+            "{sub_flow} is used"
+        );
+    }
 }
