@@ -3,8 +3,9 @@
 //! file's folder are its library, so its sub-flows resolve. The end user's
 //! part is played by the embedded emulator (`--emulator`) or asked on the
 //! terminal: each wait prints its request as one JSON line on stderr and
-//! reads the answer as one line from stdin (JSON, or text taken as a
-//! string).
+//! reads the answer as one line from stdin (JSON when it starts like an
+//! object, an array or a string; otherwise the text itself, so an OTP such
+//! as 012345 stays a string).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -76,7 +77,14 @@ impl Driver for Terminal {
                 "the answer is longer than {MAX_ANSWER_BYTES} bytes"
             ));
         }
-        Ok(serde_json::from_str(&line).unwrap_or(Value::String(line.trim().to_owned())))
+        // JSON when it looks like an object, an array or a quoted string;
+        // anything else (an OTP such as 012345, a name) is the text itself.
+        let text = line.trim();
+        if text.starts_with(['{', '[', '"']) {
+            serde_json::from_str(text).map_err(|e| format!("the answer is not JSON: {e}"))
+        } else {
+            Ok(Value::String(text.to_owned()))
+        }
     }
 }
 
