@@ -183,8 +183,14 @@ async fn dev(port: u16, components: &Components, out: &mut Out) -> anyhow::Resul
         .map(|_| format!("{:02x}", rand::random::<u8>()))
         .collect();
     let key = format!("dev-{key}");
+    // Seed 002's step is served as the flow mfa-enrollment, its executions
+    // kept in memory.
     let config = ServeConfig {
         listen: ([127, 0, 0, 1], port).into(),
+        executions: connector_service::ExecutionsSection {
+            steps: vec![connector_testkit::templates::flows_dir().join("steps/mfa-enrollment.json")],
+            ..Default::default()
+        },
         ..ServeConfig::default()
     };
     let service = Service::new(runtime, &config, Keys::single("dev", &key, true, &["*"]))?;

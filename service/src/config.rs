@@ -46,6 +46,22 @@ pub struct ServeConfig {
     /// The server's bounds.
     #[serde(default)]
     pub server: ServerLimits,
+    /// Flow executions (seed 002's MFA enrollment step).
+    #[serde(default)]
+    pub executions: ExecutionsSection,
+}
+
+/// `[executions]`: where executions are kept, how long an idle one lives,
+/// and the step flows served.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct ExecutionsSection {
+    /// The embedded store's file (default: memory only, lost on restart).
+    pub store: Option<PathBuf>,
+    /// The lifetime of an idle execution (default 15 minutes).
+    pub lifetime_ms: Option<u64>,
+    /// Step flow files (`flows/steps/*.json`) to serve.
+    pub steps: Vec<PathBuf>,
 }
 
 fn default_listen() -> SocketAddr {
@@ -150,6 +166,7 @@ impl Default for ServeConfig {
             tenant_limits: LimitsConfig::default(),
             runtime: RuntimeSection::default(),
             server: ServerLimits::default(),
+            executions: ExecutionsSection::default(),
         }
     }
 }
@@ -180,6 +197,10 @@ impl ServeConfig {
             resolve(file);
         }
         config.components.iter_mut().for_each(resolve);
+        config.executions.steps.iter_mut().for_each(resolve);
+        if let Some(store) = config.executions.store.as_mut() {
+            resolve(store);
+        }
         if let Some(tls) = config.tls.as_mut() {
             resolve(&mut tls.cert);
             resolve(&mut tls.key);
@@ -232,6 +253,14 @@ impl ServeConfig {
                 "server.maxConnectionsPerClient",
                 "must be between 1 and 100000",
             ));
+        }
+        if let Some(ms) = self.executions.lifetime_ms {
+            if !(1_000..=86_400_000).contains(&ms) {
+                return Err(bad(
+                    "executions.lifetimeMs",
+                    "must be between 1000 and 86400000",
+                ));
+            }
         }
         if s.shutdown_grace_ms > 3_600_000 {
             return Err(bad("server.shutdownGraceMs", "must be at most 3600000"));

@@ -12,7 +12,7 @@
 //! Modules: `config` (serve.toml), `keys` (API keys as digests, scopes),
 //! `context` (authentication, request ids, `traceparent`, logs), `routes`
 //! (the table, the public handlers), `admin` (the admin handlers),
-//! `errors` (errors as HTTP answers), `logs` (the JSON log subscriber),
+//! `errors` (errors as HTTP answers), `executions` (flow executions), `logs` (the JSON log subscriber),
 //! `metrics` (Prometheus text),
 //! `openapi` (the document), `server` (listener, TLS, connection bounds,
 //! graceful shutdown).
@@ -21,6 +21,7 @@ pub mod admin;
 pub mod config;
 pub mod context;
 pub mod errors;
+pub mod executions;
 pub mod keys;
 pub mod logs;
 pub mod metrics;
@@ -35,7 +36,7 @@ use std::sync::{Arc, Mutex};
 
 use connector_runtime::{Error, Limits, Runtime, TenantRegistry, TenantStats};
 
-pub use config::{ConfigError, ServeConfig, ServerLimits};
+pub use config::{ConfigError, ExecutionsSection, ServeConfig, ServerLimits};
 pub use keys::{digest_hex, Keys, Scope};
 
 /// The service: the runtime, the tenants, the keys and the counters. Clone
@@ -58,6 +59,8 @@ struct Inner {
     tenant_limits: Limits,
     server: ServerLimits,
     ready: AtomicBool,
+    /// Seed 002's step as flow executions, when step flows are configured.
+    executions: Option<connector_executions::Executions>,
 }
 
 impl Service {
@@ -72,8 +75,10 @@ impl Service {
             },
             other => other,
         })?;
+        let executions = executions_of(&runtime, config)?;
         let service = Service {
             inner: Arc::new(Inner {
+                executions,
                 runtime,
                 registry: TenantRegistry::new(),
                 from_file: Mutex::default(),
@@ -168,6 +173,11 @@ impl Service {
         routes::router(self.clone())
     }
 
+    /// The flow executions, when step flows are configured.
+    pub fn executions(&self) -> Option<&connector_executions::Executions> {
+        self.inner.executions.as_ref()
+    }
+
     pub(crate) fn keys(&self) -> &Keys {
         &self.inner.keys
     }
@@ -179,4 +189,36 @@ impl Service {
     pub(crate) fn tenant_limits(&self) -> Limits {
         self.inner.tenant_limits
     }
+}
+
+/// The executions `config` asks for: its step flows, in its store.
+fn executions_of(
+    runtime: &Runtime,
+    config: &ServeConfig,
+) -> Result<Option<connector_executions::Executions>, Error> {
+    use connector_executions::{Executions, StepFlow, Store, DEFAULT_LIFETIME};
+    let section = &config.executions;
+    if section.steps.is_empty() {
+        return Ok(None);
+    }
+    let load = |message: String| Error::Tenant {
+        field: "executions".into(),
+        message,
+    };
+    let store = match &section.store {
+        Some(path) => Store::file(path).map_err(|e| load(e.to_string()))?,
+        None => Store::memory(),
+    };
+    let lifetime = section
+        .lifetime_ms
+        .map_or(DEFAULT_LIFETIME, std::time::Duration::from_millis);
+    let mut executions = Executions::new(runtime.clone(), store, lifetime);
+    for path in &section.steps {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| load(format!("{}: cannot be read ({})", path.display(), e.kind())))?;
+        let flow =
+            StepFlow::from_json(&text).map_err(|e| load(format!("{}: {e}", path.display())))?;
+        executions = executions.with_flow(&flow.flow_id, flow.configuration);
+    }
+    Ok(Some(executions))
 }

@@ -19,7 +19,7 @@ use tracing::Instrument;
 use crate::context::TraceId;
 use crate::errors::{kind_of, refusal, runtime_error, unknown_tenant};
 use crate::keys::Scope;
-use crate::{admin, context, openapi, Service};
+use crate::{admin, context, executions, openapi, Service};
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +79,17 @@ pub const ROUTES: &[Route] = &[
             (429, "The tenant's concurrency slots and queue are full; retry after Retry-After."), (500, "The connector broke: trap, invalidOutput, internal, its own limits."),
             (502, "The API refused (api, with its status in the body) or could not be reached (transport, token, denied)."),
             (503, "No instance slot free; retry after Retry-After."), (504, "A timeout: the invocation's wall clock or an HTTP timeout.")] },
+    Route { method: "POST", path: "/v1/tenants/{tenant}/flows/{flow}/executions", operation: "startExecution",
+        summary: "Start a flow execution (seed 002's MFA enrollment step as the flow mfa-enrollment) with the flow's input; the answer is the execution in PingOne's HAL style.", access: Access::Tenant,
+        body: Some("The step's input: {\"user\": {\"id\", \"email\", \"mobilePhone\"}, \"webauthn\": {\"compatibility\"}, \"template\": {\"locale\", \"variables\"}, \"configuration\": {...}}."),
+        responses: &[(201, "The execution: id, status, the state's properties, _links (self and one per valid action)."), (400, "The input is invalid (PingOne's error shape)."), AUTH, (404, "No such tenant (or one this key may not see), or no such flow."), (502, "PingOne could not be reached or refused.")] },
+    Route { method: "GET", path: "/v1/tenants/{tenant}/flowExecutions/{execution}", operation: "readExecution",
+        summary: "Read (poll) an execution; in PAIRING_REQUIRED it checks whether the phone has paired.", access: Access::Tenant, body: None,
+        responses: &[(200, "The execution."), AUTH, (404, "No such execution, or it expired."), (409, "An action on it is in progress.")] },
+    Route { method: "POST", path: "/v1/tenants/{tenant}/flowExecutions/{execution}", operation: "actOnExecution",
+        summary: "Act on an execution: Content-Type application/vnd.pingidentity.<action>+json names the action (device.create, device.activate, device.skipEnrollment, device.delete, otp.resend).", access: Access::Tenant,
+        body: Some("The action's parameters."),
+        responses: &[(200, "The execution after the action."), (400, "An action not valid in this state, an unknown media type, a bad parameter, or PingOne's own 400 (a wrong OTP)."), AUTH, (404, "No such execution, or it expired."), (409, "Another action on it is in progress."), (502, "PingOne could not be reached.")] },
     Route { method: "GET", path: "/v1/admin/tenants", operation: "listTenants", summary: "Every tenant with its counters.", access: Access::Admin, body: None,
         responses: &[(200, "The tenants."), AUTH, (404, "Not an admin key.")] },
     Route { method: "GET", path: "/v1/admin/tenants/{tenant}", operation: "readTenant", summary: "A tenant's connections (connector and trust, never settings) and counters.", access: Access::Admin, body: None,
@@ -123,6 +134,9 @@ fn handler(route: &Route) -> MethodRouter<Service> {
         "putConnection" => on(f, admin::put_connection),
         "deleteConnection" => on(f, admin::delete_connection),
         "reload" => on(f, admin::reload),
+        "startExecution" => on(f, executions::start),
+        "readExecution" => on(f, executions::read),
+        "actOnExecution" => on(f, executions::act),
         other => panic!("route operation {other} has no handler"),
     }
 }

@@ -148,8 +148,14 @@ impl ApiClient {
     ) -> Answer {
         let mut request = http::Request::builder()
             .method(method)
-            .uri(format!("{}{path}", self.base))
-            .header("content-type", "application/json");
+            .uri(format!("{}{path}", self.base));
+        // JSON unless the caller names its own media type.
+        if !headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+        {
+            request = request.header("content-type", "application/json");
+        }
         if let Some(key) = &self.key {
             request = request.header("authorization", format!("Bearer {key}"));
         }

@@ -1,0 +1,1 @@
+//! TOTP, FIDO2 (PLATFORM, SECURITY_KEY) and MOBILE (pairing) enrollment.

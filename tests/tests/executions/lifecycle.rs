@@ -1,0 +1,1 @@
+//! Restart, expiry, concurrency, tenants.
