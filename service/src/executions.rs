@@ -41,15 +41,11 @@ fn not_served(flow: &str) -> Response {
     )
 }
 
-fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Value, Response> {
-    let invalid = |message: &str| {
-        answer(
-            Err(ExecutionError::Invalid {
-                target: "body".into(),
-                message: message.into(),
-            }),
-            false,
-        )
+/// The body as JSON (`null` when empty).
+fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Value, ExecutionError> {
+    let invalid = |message: &str| ExecutionError::Invalid {
+        target: "body".into(),
+        message: message.into(),
     };
     let bytes = body.map_err(|_| invalid("larger than allowed (server.maxBodyBytes)"))?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -77,7 +73,7 @@ pub async fn start(
     };
     let input = match json_body(body) {
         Ok(input) => input,
-        Err(refused) => return refused,
+        Err(e) => return answer(Err(e), false),
     };
     answer(
         executions.start(&tenant_name, &tenant, &flow, input).await,
@@ -130,7 +126,7 @@ pub async fn act(
         .to_owned();
     let body = match json_body(body) {
         Ok(body) => body,
-        Err(refused) => return refused,
+        Err(e) => return answer(Err(e), false),
     };
     answer(
         executions
