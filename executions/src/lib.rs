@@ -265,6 +265,12 @@ impl Executions {
         tenant: &Tenant,
         id: &str,
     ) -> Result<Execution, ExecutionError> {
+        // Only pairing changes by polling; other states are read as they
+        // are, even while an action runs.
+        let current = self.get(tenant_name, id)?;
+        if current.progress.status != step::state::PAIRING {
+            return Ok(current);
+        }
         let execution = self.claim(tenant_name, id)?;
         let result = async {
             let step = step::Step::new(&self.runtime, tenant, &execution.config, &execution.input)?;

@@ -492,17 +492,28 @@ impl<'a> Step<'a> {
         if let Some(nickname) = text("nickname") {
             input["nickname"] = json!(nickname);
         }
+        // Only devices PingOne notifies take a notification template:
+        // PingOne refuses one for TOTP and FIDO2 devices.
+        let notified = matches!(device_type.as_str(), "SMS" | "VOICE" | "EMAIL");
         if let Some(variant) = self
             .config
             .template
             .as_ref()
             .and_then(|t| t.variant.clone())
+            .filter(|_| notified)
         {
             input["templateVariant"] = json!(variant);
         }
-        if let Some(template) = &self.input.template {
+        if let Some(template) = self.input.template.as_ref().filter(|_| notified) {
             if let Some(locale) = &template.locale {
                 input["templateLocale"] = json!(locale);
+            }
+            if let Some(variables) = &template.variables {
+                let list: Vec<Value> = variables
+                    .iter()
+                    .map(|(name, value)| json!({ "name": name, "value": value }))
+                    .collect();
+                input["templateVariables"] = json!(list);
             }
         }
         let created = self.call("createDevice", input).await?;
