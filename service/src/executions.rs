@@ -54,6 +54,16 @@ fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Value, ExecutionErro
     serde_json::from_slice(&bytes).map_err(|_| invalid("not JSON"))
 }
 
+/// The tenant, when it exists and the key may see it (a tenant it may not
+/// see answers as one that does not exist, as for invocations).
+fn visible_tenant(
+    service: &Service,
+    scope: &Scope,
+    name: &str,
+) -> Option<connector_runtime::Tenant> {
+    service.registry().get(name).filter(|_| scope.allows(name))
+}
+
 /// `POST /v1/tenants/{tenant}/flows/{flow}/executions`
 pub async fn start(
     State(service): State<Service>,
@@ -61,11 +71,7 @@ pub async fn start(
     Path((tenant_name, flow)): Path<(String, String)>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let Some(tenant) = service
-        .registry()
-        .get(&tenant_name)
-        .filter(|_| scope.allows(&tenant_name))
-    else {
+    let Some(tenant) = visible_tenant(&service, &scope, &tenant_name) else {
         return unknown_tenant(&tenant_name);
     };
     let Some(executions) = service.executions() else {
@@ -87,11 +93,7 @@ pub async fn read(
     Extension(scope): Extension<Arc<Scope>>,
     Path((tenant_name, id)): Path<(String, String)>,
 ) -> Response {
-    let Some(tenant) = service
-        .registry()
-        .get(&tenant_name)
-        .filter(|_| scope.allows(&tenant_name))
-    else {
+    let Some(tenant) = visible_tenant(&service, &scope, &tenant_name) else {
         return unknown_tenant(&tenant_name);
     };
     let Some(executions) = service.executions() else {
@@ -109,11 +111,7 @@ pub async fn act(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let Some(tenant) = service
-        .registry()
-        .get(&tenant_name)
-        .filter(|_| scope.allows(&tenant_name))
-    else {
+    let Some(tenant) = visible_tenant(&service, &scope, &tenant_name) else {
         return unknown_tenant(&tenant_name);
     };
     let Some(executions) = service.executions() else {
