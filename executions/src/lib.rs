@@ -6,9 +6,11 @@
 //!
 //! Modules: `step` (the step: configuration, input, results, states and
 //! actions on the PingOne MFA connector's capabilities), `store` (where
-//! executions are kept: an embedded file that survives a restart; one
-//! action at a time per execution).
+//! executions are kept: an embedded file that survives a restart, or
+//! PostgreSQL shared by several instances (`postgres`); one action at a
+//! time per execution).
 
+pub mod postgres;
 pub mod step;
 pub mod store;
 
@@ -253,7 +255,7 @@ impl Executions {
             updated_ms: now_ms(),
             version: 1,
         };
-        self.store.insert(execution.clone())?;
+        self.store.insert(execution.clone()).await?;
         Ok(execution)
     }
 
@@ -267,17 +269,17 @@ impl Executions {
     ) -> Result<Execution, ExecutionError> {
         // Only pairing changes by polling; other states are read as they
         // are, even while an action runs.
-        let current = self.get(tenant_name, id)?;
+        let current = self.get(tenant_name, id).await?;
         if current.progress.status != step::state::PAIRING {
             return Ok(current);
         }
-        let execution = self.claim(tenant_name, id)?;
+        let execution = self.claim(tenant_name, id).await?;
         let result = async {
             let step = step::Step::new(&self.runtime, tenant, &execution.config, &execution.input)?;
             step.poll(&execution.progress).await
         }
         .await;
-        self.finish(execution, result)
+        self.finish(execution, result).await
     }
 
     /// Runs the action of `media_type` with `body` on execution `id`.
@@ -292,7 +294,7 @@ impl Executions {
         let Some(action) = action_of(media_type) else {
             // An unknown media type is refused before the execution is
             // looked at, as PingOne does.
-            self.get(tenant_name, id)?;
+            self.get(tenant_name, id).await?;
             return Err(ExecutionError::invalid(
                 "Content-Type",
                 "not an action of this step (application/vnd.pingidentity.<action>+json)",
@@ -303,41 +305,50 @@ impl Executions {
             Value::Null => Map::new(),
             _ => return Err(ExecutionError::invalid("body", "must be a JSON object")),
         };
-        let execution = self.claim(tenant_name, id)?;
+        let execution = self.claim(tenant_name, id).await?;
         let result = async {
             let step = step::Step::new(&self.runtime, tenant, &execution.config, &execution.input)?;
             step.act(&execution.progress, action, &body).await
         }
         .await;
-        self.finish(execution, result)
+        self.finish(execution, result).await
     }
 
     /// The execution, unexpired, without claiming it.
-    fn get(&self, tenant_name: &str, id: &str) -> Result<Execution, ExecutionError> {
+    async fn get(&self, tenant_name: &str, id: &str) -> Result<Execution, ExecutionError> {
         let execution = self
             .store
-            .get(id)?
+            .get(id)
+            .await?
             .filter(|e| e.tenant == tenant_name)
             .ok_or_else(|| ExecutionError::NotFound(id.chars().take(64).collect()))?;
         if now_ms().saturating_sub(execution.updated_ms) > self.lifetime.as_millis() as u64 {
-            self.store.remove(id)?;
+            self.store.remove(id).await?;
             return Err(ExecutionError::NotFound(id.chars().take(64).collect()));
         }
         Ok(execution)
     }
 
     /// Claims the execution for one action (409 when another holds it).
-    fn claim(&self, tenant_name: &str, id: &str) -> Result<Execution, ExecutionError> {
-        let execution = self.get(tenant_name, id)?;
-        if !self.store.claim(id)? {
+    async fn claim(&self, tenant_name: &str, id: &str) -> Result<Execution, ExecutionError> {
+        self.get(tenant_name, id).await?;
+        if !self.store.claim(id).await? {
             return Err(ExecutionError::Conflict);
         }
-        Ok(execution)
+        // Read again under the claim: another instance sharing the store
+        // may have acted between the first read and the claim.
+        match self.get(tenant_name, id).await {
+            Ok(execution) => Ok(execution),
+            Err(e) => {
+                self.store.release(id).await;
+                Err(e)
+            }
+        }
     }
 
     /// Stores the outcome of a claimed action and releases the claim; on an
     /// error nothing changes.
-    fn finish(
+    async fn finish(
         &self,
         mut execution: Execution,
         result: Result<Progress, ExecutionError>,
@@ -352,12 +363,13 @@ impl Executions {
                 execution.updated_ms = now_ms();
                 self.store
                     .update(execution.clone())
+                    .await
                     .map(|()| execution)
                     .map_err(ExecutionError::from)
             }
             Err(e) => Err(e),
         };
-        self.store.release(&id);
+        self.store.release(&id).await;
         outcome
     }
 }

@@ -1,9 +1,12 @@
-//! Where executions are kept. The embedded store holds them in memory and
-//! writes them to one JSON file (beside the service's configuration) on
-//! every change, atomically (a temporary file renamed over the old one), so
-//! a restarted `serve` continues them. An execution is claimed for the
-//! length of one action: a second action on it meanwhile is refused (409),
-//! so two actions never interleave and none is applied by halves.
+//! Where executions are kept. The embedded store ([`LocalStore`]) holds
+//! them in memory and writes them to one JSON file (beside the service's
+//! configuration) on every change, atomically (a temporary file renamed
+//! over the old one), so a restarted `serve` continues them. The shared
+//! store ([`crate::postgres::PgStore`]) keeps them in PostgreSQL, so several
+//! `serve` instances continue each other's executions. Either way an
+//! execution is claimed for the length of one action: a second action on it
+//! meanwhile is refused (409), so two actions never interleave and none is
+//! applied by halves.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -30,23 +33,92 @@ struct Inner {
     claimed: BTreeSet<String>,
 }
 
-/// The executions, by id.
-pub struct Store {
-    path: Option<PathBuf>,
-    inner: Mutex<Inner>,
+/// Where executions are kept.
+pub enum Store {
+    /// In this process (memory, optionally a file).
+    Local(LocalStore),
+    /// In PostgreSQL, shared by every instance that names it (boxed: its
+    /// connection configuration is large).
+    Postgres(Box<crate::postgres::PgStore>),
 }
 
 impl Store {
     /// A store in memory only (tests, `--dev`).
     pub fn memory() -> Store {
-        Store {
+        Store::Local(LocalStore::memory())
+    }
+
+    /// The embedded store in the file `path`.
+    pub fn file(path: &Path) -> Result<Store, StoreError> {
+        LocalStore::file(path).map(Store::Local)
+    }
+
+    /// Adds a new execution.
+    pub async fn insert(&self, execution: Execution) -> Result<(), StoreError> {
+        match self {
+            Store::Local(s) => s.insert(execution),
+            Store::Postgres(s) => s.insert(&execution).await,
+        }
+    }
+
+    /// The execution `id`.
+    pub async fn get(&self, id: &str) -> Result<Option<Execution>, StoreError> {
+        match self {
+            Store::Local(s) => s.get(id),
+            Store::Postgres(s) => s.get(id).await,
+        }
+    }
+
+    /// Replaces execution `execution.id`.
+    pub async fn update(&self, execution: Execution) -> Result<(), StoreError> {
+        match self {
+            Store::Local(s) => s.update(execution),
+            Store::Postgres(s) => s.update(&execution).await,
+        }
+    }
+
+    /// Removes execution `id`.
+    pub async fn remove(&self, id: &str) -> Result<(), StoreError> {
+        match self {
+            Store::Local(s) => s.remove(id),
+            Store::Postgres(s) => s.remove(id).await,
+        }
+    }
+
+    /// Claims `id` for one action; false when another action holds it.
+    pub async fn claim(&self, id: &str) -> Result<bool, StoreError> {
+        match self {
+            Store::Local(s) => s.claim(id),
+            Store::Postgres(s) => s.claim(id).await,
+        }
+    }
+
+    /// Gives the claim on `id` back.
+    pub async fn release(&self, id: &str) {
+        match self {
+            Store::Local(s) => s.release(id),
+            Store::Postgres(s) => s.release(id).await,
+        }
+    }
+}
+
+/// The embedded store: memory, and a file when one is named.
+pub struct LocalStore {
+    path: Option<PathBuf>,
+    inner: Mutex<Inner>,
+}
+
+impl LocalStore {
+    /// A store in memory only.
+    pub fn memory() -> LocalStore {
+        LocalStore {
             path: None,
             inner: Mutex::default(),
         }
     }
 
     /// The store in the file `path`, with the executions it already holds.
-    pub fn file(path: &Path) -> Result<Store, StoreError> {
+    pub fn file(path: &Path) -> Result<LocalStore, StoreError> {
         let bad = |message: String| StoreError {
             path: path.display().to_string(),
             message,
@@ -68,7 +140,7 @@ impl Store {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(bad(format!("cannot be read ({})", e.kind()))),
         }
-        Ok(Store {
+        Ok(LocalStore {
             path: Some(path.to_owned()),
             inner: Mutex::new(Inner {
                 executions,

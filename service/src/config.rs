@@ -58,6 +58,9 @@ pub struct ServeConfig {
 pub struct ExecutionsSection {
     /// The embedded store's file (default: memory only, lost on restart).
     pub store: Option<PathBuf>,
+    /// A PostgreSQL connection string (or `env:NAME` holding one): the
+    /// store several instances share. Excludes `store`.
+    pub database: Option<String>,
     /// The lifetime of an idle execution (default 15 minutes).
     pub lifetime_ms: Option<u64>,
     /// Step flow files (`flows/steps/*.json`) to serve.
@@ -252,6 +255,12 @@ impl ServeConfig {
             return Err(bad(
                 "server.maxConnectionsPerClient",
                 "must be between 1 and 100000",
+            ));
+        }
+        if self.executions.store.is_some() && self.executions.database.is_some() {
+            return Err(bad(
+                "executions.database",
+                "give store or database, not both",
             ));
         }
         if let Some(ms) = self.executions.lifetime_ms {

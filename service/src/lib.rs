@@ -205,9 +205,23 @@ fn executions_of(
         field: "executions".into(),
         message,
     };
-    let store = match &section.store {
-        Some(path) => Store::file(path).map_err(|e| load(e.to_string()))?,
-        None => Store::memory(),
+    let store = match (&section.store, &section.database) {
+        (_, Some(database)) => {
+            // The operator's: an env: reference keeps a password out of the file.
+            let url = match database.strip_prefix("env:") {
+                Some(name) => std::env::var(name).map_err(|_| Error::Tenant {
+                    field: "executions.database".into(),
+                    message: format!("environment variable {name} is not set"),
+                })?,
+                None => database.clone(),
+            };
+            Store::Postgres(Box::new(
+                connector_executions::postgres::PgStore::new(&url)
+                    .map_err(|e| load(e.to_string()))?,
+            ))
+        }
+        (Some(path), None) => Store::file(path).map_err(|e| load(e.to_string()))?,
+        (None, None) => Store::memory(),
     };
     let lifetime = section
         .lifetime_ms

@@ -7,6 +7,7 @@
 
 pub mod end_user;
 pub mod http_server;
+pub mod postgres;
 pub mod scenarios;
 pub mod service;
 pub mod templates;

@@ -8,6 +8,8 @@ mod devices;
 mod enrollment;
 #[path = "executions/lifecycle.rs"]
 mod lifecycle;
+#[path = "executions/shared.rs"]
+mod shared;
 
 use std::path::PathBuf;
 
@@ -24,12 +26,22 @@ pub(crate) const KEY: &str = "executions-test-key-0123456789";
 /// step as `mfa-enrollment`; executions in `store` (memory when `None`),
 /// idle at most `lifetime_ms`.
 pub(crate) async fn serve(h: &Harness, store: Option<PathBuf>, lifetime_ms: Option<u64>) -> Served {
-    let config = ServeConfig {
-        executions: ExecutionsSection {
+    serve_with(
+        h,
+        ExecutionsSection {
             store,
             lifetime_ms,
-            steps: vec![templates::flows_dir().join("steps/mfa-enrollment.json")],
+            ..ExecutionsSection::default()
         },
+    )
+    .await
+}
+
+/// The service with the executions section `section` (its steps filled in).
+pub(crate) async fn serve_with(h: &Harness, mut section: ExecutionsSection) -> Served {
+    section.steps = vec![templates::flows_dir().join("steps/mfa-enrollment.json")];
+    let config = ServeConfig {
+        executions: section,
         ..ServeConfig::default()
     };
     let runtime = connector_testkit::runtime(test_config()).await;

@@ -174,9 +174,8 @@ async fn two_actions_at_once_one_wins_the_other_is_409() {
 async fn serve_two_tenants(h: &Harness) -> Served {
     let config = ServeConfig {
         executions: ExecutionsSection {
-            store: None,
-            lifetime_ms: None,
             steps: vec![templates::flows_dir().join("steps/mfa-enrollment.json")],
+            ..ExecutionsSection::default()
         },
         ..ServeConfig::default()
     };
