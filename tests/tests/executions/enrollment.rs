@@ -243,3 +243,39 @@ async fn webauthn_compatibility_narrows_the_allowed_types() {
         .unwrap()
         .contains(&json!("SMS")));
 }
+
+#[tokio::test]
+async fn email_and_voice_activate_with_the_code_sent_there() {
+    let h = Harness::start().await;
+    let served = serve(&h, None, None).await;
+    let client = served.client(Some(KEY));
+    for (user, device_type, to) in [
+        (h.user_n(3), "EMAIL", "enrolling@example.com"),
+        (h.user_n(4), "VOICE", "+15125550177"),
+    ] {
+        let started = start(&client, input_for(&user)).await;
+        // The address and number come from the input when the action
+        // names none.
+        let created = act(
+            &client,
+            &started,
+            "device.create",
+            json!({ "type": device_type }),
+        )
+        .await;
+        assert_eq!(
+            created.json["status"], "ACTIVATION_REQUIRED",
+            "{}",
+            created.text
+        );
+        assert_eq!(created.json["device"]["type"], device_type);
+        let otp = otp_sent_to(&h, to);
+        let done = act(&client, &created, "device.activate", json!({ "otp": otp })).await;
+        assert_eq!(
+            done.json["result"]["type"], "ENROLLED",
+            "{device_type}: {}",
+            done.text
+        );
+        assert_eq!(done.json["result"]["output"]["device"]["type"], device_type);
+    }
+}
