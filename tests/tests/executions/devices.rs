@@ -15,6 +15,34 @@ use crate::{act, actions, input_for, poll, serve, start, KEY};
 const ORIGIN: &str = "https://login.example.com";
 const RP_ID: &str = "example.com";
 
+/// `device.create` MOBILE for the seeded application on `execution`; the
+/// answer, which must be PAIRING_REQUIRED, and its pairing key code.
+async fn pair_mobile(
+    client: &connector_testkit::service::ApiClient,
+    h: &Harness,
+    execution: &connector_testkit::service::Answer,
+) -> (connector_testkit::service::Answer, String) {
+    let application = h.emulator.seed().application_id.clone();
+    let pairing = act(
+        client,
+        execution,
+        "device.create",
+        json!({ "type": "MOBILE", "application": { "id": application } }),
+    )
+    .await;
+    assert_eq!(
+        (pairing.status, pairing.json["status"].as_str()),
+        (200, Some("PAIRING_REQUIRED")),
+        "{}",
+        pairing.text
+    );
+    let code = pairing.json["pairingKey"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a pairing key code: {}", pairing.text))
+        .to_owned();
+    (pairing, code)
+}
+
 #[tokio::test]
 async fn totp_enrolls_with_the_code_from_its_secret() {
     let h = Harness::start().await;
@@ -121,21 +149,9 @@ async fn mobile_pairs_when_the_phone_claims_the_key() {
     assert_eq!(refused.json["code"], "INVALID_DATA");
     assert_eq!(refused.json["details"][0]["target"], "application.id");
 
-    let pairing = act(
-        &client,
-        &started,
-        "device.create",
-        json!({ "type": "MOBILE", "application": { "id": seed.application_id } }),
-    )
-    .await;
-    assert_eq!(pairing.status, 200, "{}", pairing.text);
-    assert_eq!(pairing.json["status"], "PAIRING_REQUIRED");
+    let (pairing, code) = pair_mobile(&client, &h, &started).await;
     assert_eq!(pairing.json["device"]["type"], "MOBILE");
     assert_eq!(actions(&pairing), ["device.delete"]);
-    let code = pairing.json["pairingKey"]["code"]
-        .as_str()
-        .unwrap_or_else(|| panic!("a pairing key code: {}", pairing.text))
-        .to_owned();
 
     // Until the phone claims the key, polling changes nothing.
     let waiting = poll(&client, &pairing).await;
@@ -166,22 +182,7 @@ async fn an_expired_pairing_key_is_a_pairing_failure_and_delete_starts_over() {
     let seed = h.emulator.seed().clone();
     let user = h.user_n(1);
     let started = start(&client, input_for(&user)).await;
-    let pairing = act(
-        &client,
-        &started,
-        "device.create",
-        json!({ "type": "MOBILE", "application": { "id": seed.application_id } }),
-    )
-    .await;
-    assert_eq!(
-        pairing.json["status"], "PAIRING_REQUIRED",
-        "{}",
-        pairing.text
-    );
-    let code = pairing.json["pairingKey"]["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (pairing, code) = pair_mobile(&client, &h, &started).await;
 
     // Past the key's lifetime (10 minutes in the seeded policy).
     h.emulator.advance_clock(Duration::from_secs(11 * 60));
@@ -218,22 +219,7 @@ async fn an_expired_pairing_key_is_a_pairing_failure_and_delete_starts_over() {
         .contains(&json!("MOBILE")));
 
     // Deleting in PAIRING_REQUIRED deletes the unclaimed key.
-    let pairing = act(
-        &client,
-        &again,
-        "device.create",
-        json!({ "type": "MOBILE", "application": { "id": seed.application_id } }),
-    )
-    .await;
-    assert_eq!(
-        pairing.json["status"], "PAIRING_REQUIRED",
-        "{}",
-        pairing.text
-    );
-    let code = pairing.json["pairingKey"]["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (pairing, code) = pair_mobile(&client, &h, &again).await;
     let deleted = act(&client, &pairing, "device.delete", json!({})).await;
     assert_eq!(
         deleted.json["status"], "DEVICE_ENROLLMENT_REQUIRED",
