@@ -183,6 +183,17 @@ fn expect(answer: Answer, status: u16, kind: Option<&str>) -> Answer {
     answer
 }
 
+/// The error body's `field` holds `needle`.
+#[track_caller]
+fn expect_in_error(answer: &Answer, field: &str, needle: &str) {
+    let held = answer.json["error"][field].as_str().unwrap_or_default();
+    assert!(
+        held.contains(needle),
+        "error.{field} should hold {needle}: {}",
+        answer.text
+    );
+}
+
 /// Limits small enough that the faults hit them quickly.
 fn tight_limits() -> Limits {
     let defaults = Limits::default();

@@ -170,14 +170,7 @@ async fn admin_routes_manage_tenants_connections_and_the_tenants_file() {
         400,
         Some("tenant"),
     );
-    assert!(
-        refused.json["error"]["field"]
-            .as_str()
-            .unwrap()
-            .contains("authUrl"),
-        "{}",
-        refused.text
-    );
+    expect_in_error(&refused, "field", "authUrl");
     expect(
         w.admin.get("/v1/admin/tenants/other").await,
         404,
