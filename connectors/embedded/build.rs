@@ -20,6 +20,7 @@ fn main() {
         "wit",
         "build-support",
         "Cargo.lock",
+        "Cargo.toml",
     ] {
         println!(
             "cargo:rerun-if-changed={}",

@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex, OnceLock};
 use connector_manifest::Manifest;
 use serde_json::{Map, Value};
 use wasmtime::component::{Component, InstancePre};
-use wasmtime::Store;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
 use crate::bindings::exports::identity::connector::types::{
@@ -18,6 +17,7 @@ use crate::bindings::exports::identity::connector::types::{
 use crate::bindings::ConnectorPre;
 use crate::connection::Connection;
 use crate::contract::{check_input, check_output, CapabilityInfo, Entry};
+use crate::deadline::within;
 use crate::error::{ApiErrorDetail, Error, Limit};
 use crate::limits::Limits;
 use crate::outbound::OutboundReport;
@@ -201,24 +201,6 @@ impl Connector {
             })
     }
 
-    fn store(
-        &self,
-        connection: Option<&Arc<Connection>>,
-        report: Arc<Mutex<OutboundReport>>,
-        stderr: MemoryOutputPipe,
-        limits: &Limits,
-    ) -> Store<State> {
-        let host = &self.inner.host;
-        new_store(
-            &host.engine,
-            &host.client,
-            connection,
-            report,
-            stderr,
-            limits,
-        )
-    }
-
     async fn run(
         &self,
         connection: &Arc<Connection>,
@@ -232,8 +214,17 @@ impl Connector {
 
         let report = Arc::new(Mutex::new(OutboundReport::default()));
         let stderr = MemoryOutputPipe::new(4096);
-        let mut store = self.store(Some(connection), report.clone(), stderr.clone(), limits);
-        let outcome = tokio::time::timeout(limits.wall_time, async {
+        let host = &self.inner.host;
+        let mut store = new_store(
+            &host.engine,
+            &host.deadlines,
+            &host.client,
+            Some(connection),
+            report.clone(),
+            stderr.clone(),
+            limits,
+        );
+        let outcome = within(host.deadlines.after(limits.wall_time), async {
             let instance = self.inner.pre.instantiate_async(&mut store).await?;
             let func = instance.get_typed_func::<(&str,), (Result<String, GuestError>,)>(
                 &mut store,
@@ -308,7 +299,10 @@ impl Connector {
         let limits = *tenant.limits();
         let report = Arc::new(Mutex::new(OutboundReport::default()));
         let start = std::time::Instant::now();
-        let mut store = self.store(
+        let mut store = new_store(
+            &self.inner.host.engine,
+            &self.inner.host.deadlines,
+            &self.inner.host.client,
             Some(&connection),
             report,
             MemoryOutputPipe::new(4096),
@@ -342,6 +336,7 @@ pub(crate) async fn read_manifest(
     let report = Arc::new(Mutex::new(OutboundReport::default()));
     let mut store = new_store(
         &host.engine,
+        &host.deadlines,
         &host.client,
         None,
         report,

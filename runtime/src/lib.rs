@@ -28,6 +28,7 @@ mod cache;
 mod connection;
 mod connector;
 mod contract;
+mod deadline;
 mod error;
 mod limits;
 mod outbound;

@@ -19,10 +19,12 @@ use memchr::memmem;
 /// long, so nothing real is skipped.
 pub const MIN_SCRUBBED_LEN: usize = 8;
 
-/// The values to mask.
+/// The values to mask, each with its searcher built once: a connection's
+/// scrubber masks every header and body chunk of every request, and
+/// building a searcher per search cost more than the search.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Scrubber {
-    needles: Vec<Vec<u8>>,
+    needles: Vec<memmem::Finder<'static>>,
 }
 
 impl Scrubber {
@@ -50,25 +52,30 @@ impl Scrubber {
     }
 
     fn add(&mut self, needle: &[u8]) {
-        if needle.len() >= MIN_SCRUBBED_LEN && !self.needles.iter().any(|n| n == needle) {
-            self.needles.push(needle.to_vec());
+        if needle.len() >= MIN_SCRUBBED_LEN && !self.needles.iter().any(|n| n.needle() == needle) {
+            self.needles.push(memmem::Finder::new(needle).into_owned());
         }
     }
 
     /// The longest needle; a streaming scrubber holds back one byte less.
     fn longest(&self) -> usize {
-        self.needles.iter().map(Vec::len).max().unwrap_or(0)
+        self.needles
+            .iter()
+            .map(|n| n.needle().len())
+            .max()
+            .unwrap_or(0)
     }
 
     /// Masks every needle in `bytes`; whether anything was masked.
     pub fn mask(&self, bytes: &mut [u8]) -> bool {
         let mut masked = false;
-        for needle in &self.needles {
+        for finder in &self.needles {
+            let len = finder.needle().len();
             let mut from = 0;
-            while let Some(at) = memmem::find(&bytes[from..], needle) {
+            while let Some(at) = finder.find(&bytes[from..]) {
                 let start = from + at;
-                bytes[start..start + needle.len()].fill(b'*');
-                from = start + needle.len();
+                bytes[start..start + len].fill(b'*');
+                from = start + len;
                 masked = true;
             }
         }
@@ -85,6 +92,14 @@ impl Scrubber {
 
     /// A header value with every needle masked.
     pub fn header(&self, value: &http::HeaderValue) -> Option<http::HeaderValue> {
+        // Nearly every value holds no needle: look before copying.
+        if !self
+            .needles
+            .iter()
+            .any(|n| n.find(value.as_bytes()).is_some())
+        {
+            return None;
+        }
         let mut bytes = value.as_bytes().to_vec();
         if !self.mask(&mut bytes) {
             return None;

@@ -13,6 +13,7 @@ use wasmtime_wasi_config::WasiConfigVariables;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::connection::Connection;
+use crate::deadline::Deadlines;
 use crate::limits::Limits;
 use crate::outbound::{HttpClient, Outbound, OutboundReport};
 use crate::runtime::EPOCH_TICK;
@@ -92,6 +93,7 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
 
 pub(crate) fn new_store(
     engine: &Engine,
+    deadlines: &Deadlines,
     client: &HttpClient,
     connection: Option<&Arc<Connection>>,
     report: Arc<Mutex<OutboundReport>>,
@@ -111,6 +113,7 @@ pub(crate) fn new_store(
             client: client.clone(),
             limits: limits.http,
             report,
+            deadlines: deadlines.clone(),
         },
         config,
         limiter: MemoryLimiter {

@@ -2,7 +2,6 @@
 //! scrubbed of the tenant's credentials, and, when it fails, recorded in
 //! the invocation's report with the real cause.
 
-use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -13,6 +12,7 @@ use http_body::{Body, Frame};
 use wasmtime_wasi_http::Error as HttpError;
 
 use super::{OutboundReport, TransportFailure};
+use crate::deadline::Deadline;
 use crate::error::Limit;
 use crate::scrub::StreamScrubber;
 
@@ -21,9 +21,9 @@ use crate::scrub::StreamScrubber;
 /// none, so they could only carry echoes.
 pub(super) struct GuardedBody {
     pub inner: hyper::body::Incoming,
-    pub idle: Pin<Box<tokio::time::Sleep>>,
+    pub idle: Deadline,
     pub idle_timeout: Duration,
-    pub total: Pin<Box<tokio::time::Sleep>>,
+    pub total: Deadline,
     pub request_timeout: Duration,
     pub remaining: usize,
     pub received: u64,
@@ -82,8 +82,8 @@ impl Body for GuardedBody {
                     }
                     self.remaining -= data.len();
                     self.received += data.len() as u64;
-                    let deadline = tokio::time::Instant::now() + self.idle_timeout;
-                    self.idle.as_mut().reset(deadline);
+                    let deadline = std::time::Instant::now() + self.idle_timeout;
+                    self.idle.reset(deadline);
                     let out = self.scrubber.push(&data);
                     if !out.is_empty() {
                         return Poll::Ready(Some(Ok(Frame::data(out))));
@@ -114,7 +114,7 @@ impl Body for GuardedBody {
                     return Poll::Ready(None);
                 }
                 Poll::Pending => {
-                    if self.total.as_mut().poll(cx).is_ready() {
+                    if self.total.poll_passed(cx) {
                         let message = format!(
                             "the request did not complete within requestTimeoutMs ({} ms); \
                              {} body bytes had arrived",
@@ -123,7 +123,7 @@ impl Body for GuardedBody {
                         );
                         return self.fail(TransportFailure::timeout(message));
                     }
-                    if self.idle.as_mut().poll(cx).is_ready() {
+                    if self.idle.poll_passed(cx) {
                         let message = format!(
                             "the response body paused for longer than betweenBytesTimeoutMs \
                              ({} ms) after {} bytes",

@@ -26,6 +26,7 @@ use wasmtime_wasi_http::{
 };
 
 use crate::connection::{Connection, Credential};
+use crate::deadline::{within, Deadlines};
 use crate::error::Limit;
 use crate::policy::NetworkPolicy;
 use crate::resolver::{refusal, GuardedConnector, PolicyResolver};
@@ -188,6 +189,7 @@ pub(crate) struct Outbound {
     pub client: HttpClient,
     pub limits: HttpLimits,
     pub report: Arc<Mutex<OutboundReport>>,
+    pub deadlines: Deadlines,
 }
 
 type ResponseFuture = Box<
@@ -276,6 +278,7 @@ impl WasiHttpHooks for Outbound {
         }
 
         let client = self.client.clone();
+        let deadlines = self.deadlines.clone();
         let limits = self.limits;
         let first_byte = options
             .and_then(|o| o.first_byte_timeout)
@@ -309,7 +312,8 @@ impl WasiHttpHooks for Outbound {
                 uri: parts.uri,
                 headers: parts.headers,
                 body,
-                deadline: tokio::time::Instant::now() + limits.request_timeout,
+                deadline: std::time::Instant::now() + limits.request_timeout,
+                deadlines,
             };
             let (mut response, bearer) = match sender.send().await {
                 Ok(sent) => sent,
@@ -340,9 +344,9 @@ impl WasiHttpHooks for Outbound {
             let response = response.map(|incoming| {
                 GuardedBody {
                     inner: incoming,
-                    idle: Box::pin(tokio::time::sleep(limits.between_bytes_timeout)),
+                    idle: sender.deadlines.after(limits.between_bytes_timeout),
                     idle_timeout: limits.between_bytes_timeout,
-                    total: Box::pin(tokio::time::sleep_until(deadline)),
+                    total: sender.deadlines.at(deadline),
                     request_timeout: limits.request_timeout,
                     remaining: limits.max_response_bytes,
                     received: 0,
@@ -385,7 +389,8 @@ struct Sender {
     uri: http::Uri,
     headers: http::HeaderMap,
     body: Bytes,
-    deadline: tokio::time::Instant,
+    deadline: std::time::Instant,
+    deadlines: Deadlines,
 }
 
 /// What to do after one attempt.
@@ -451,7 +456,7 @@ impl Sender {
             retries += 1;
             let pause = pause.unwrap_or_else(|| backoff(retries));
             if retries > self.limits.max_retries
-                || tokio::time::Instant::now() + pause >= self.deadline
+                || std::time::Instant::now() + pause >= self.deadline
             {
                 return last.map(|response| (response, bearer));
             }
@@ -517,13 +522,14 @@ impl Sender {
         }
         let left = self
             .deadline
-            .saturating_duration_since(tokio::time::Instant::now());
+            .saturating_duration_since(std::time::Instant::now());
         let (budget, which) = if self.first_byte <= left {
             (self.first_byte, "firstByteTimeoutMs")
         } else {
             (left, "requestTimeoutMs")
         };
-        let response = match tokio::time::timeout(budget, self.client.request(request)).await {
+        let deadline = self.deadlines.after(budget);
+        let response = match within(deadline, self.client.request(request)).await {
             // No answer in time: the request may have been processed.
             Err(_) => {
                 let message = format!(
