@@ -7,7 +7,7 @@
 //!
 //! This file dispatches the command line and runs the sections of the report
 //! in order; each measurement lives in its own module (`sequential`,
-//! `parts`, `cold_start`, `throughput`, `memory`, `service`), on the world set up in
+//! `parts`, `cold_start`, `throughput`, `memory`, `service`, `node`), on the world set up in
 //! `world` and the native client in `native`.
 //!
 //! Internal modes (the bench spawns itself in them):
@@ -24,11 +24,16 @@
 //! `connector-host serve` over HTTP), for a quick figure or a profiler;
 //! with `BENCH_CACHE=DIR` it keeps the artifact cache in DIR between runs,
 //! and `BENCH_SERVICE_PATH=library|serve` keeps one path only.
+//!
+//! `--only node` runs the Node.js peer alone (the same Read Device from a
+//! `node` process, when `node` is on PATH), beside the host and native Read
+//! Device CPU measured quickly on the same world.
 
 mod child;
 mod cold_start;
 mod memory;
 mod native;
+mod node;
 mod parts;
 mod sequential;
 mod service;
@@ -57,7 +62,9 @@ fn main() {
             return sequential::loop_child(args.get(2).map_or("host", |s| s), n);
         }
         Some("--help") | Some("-h") => {
-            println!("usage: connector-bench [--only service]   (see BENCHMARKS.md)");
+            println!(
+                "usage: connector-bench [--only service|node|throughput]   (see BENCHMARKS.md)"
+            );
             return;
         }
         _ => {}
@@ -79,8 +86,20 @@ fn main() {
             let _ = std::fs::remove_dir_all(&cache);
             return;
         }
+        (Some("--only"), Some("node")) => {
+            node::run_and_print(&cache, quick);
+            println!("total bench time: {:.1} s", started.elapsed().as_secs_f64());
+            let _ = std::fs::remove_dir_all(&cache);
+            return;
+        }
+        (Some("--only"), Some("throughput")) => {
+            throughput::run_and_print(&cache);
+            println!("total bench time: {:.1} s", started.elapsed().as_secs_f64());
+            let _ = std::fs::remove_dir_all(&cache);
+            return;
+        }
         (Some("--only"), other) => {
-            eprintln!("--only takes one section: service (not {other:?})");
+            eprintln!("--only takes one section: service, node or throughput (not {other:?})");
             std::process::exit(2);
         }
         _ => {}
@@ -90,15 +109,16 @@ fn main() {
     println!("vs a native hyper client with keep-alive, both against the in-process emulator on loopback.");
     println!("Figures: median [p10 .. p90]. CPU = getrusage user+sys of the whole process (emulator included) / invocations.\n");
 
-    // The sequential, parts and cold-start figures share one world, and all
-    // of them are taken before the first of their sections is printed.
+    // The sequential, parts, cold-start and Node.js figures share one world,
+    // and all of them are taken before the first of their sections is
+    // printed.
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
     let cache2 = cache.clone();
-    let (seq_results, inst, validate, cold_env) = rt.block_on(async move {
+    let (seq_results, inst, validate, cold_env, node_peer) = rt.block_on(async move {
         tokio::spawn(async move {
             let world = World::start(Some(cache2.clone())).await;
             // 1. Sequential latency and CPU per invocation.
@@ -115,15 +135,20 @@ fn main() {
             })
             .await
             .unwrap();
+            // 4. The Node.js peer's Read Device, when node is on PATH.
+            let node_peer = node::run(&world, quick).await;
             drop(world);
-            (seq, inst, validate, cold)
+            (seq, inst, validate, cold, node_peer)
         })
         .await
         .unwrap()
     });
     drop(rt);
 
-    let cpu_ratios = sequential::print(&seq_results, quick);
+    let cpu_ratios = sequential::print(&seq_results, quick, "2 worker threads");
+    node::print(&node_peer, &seq_results);
+    let single = sequential::run_single_threaded(&cache, quick);
+    let single_ratios = sequential::print(&single, quick, "single-threaded executor");
     parts::print(inst, validate);
     let (pre, raw, env) = cold_env;
     cold_start::print(&pre, &raw);
@@ -134,13 +159,17 @@ fn main() {
     memory::run_and_print(&env);
     service::run_and_print(&cache, quick);
 
-    println!(
-        "CPU ratio host/native (median): {}",
-        cpu_ratios
+    let ratios = |ratios: &[f64]| {
+        ratios
             .iter()
             .map(|r| format!("{r:.2}x"))
             .collect::<Vec<_>>()
             .join(", ")
+    };
+    println!(
+        "CPU ratio host/native (median): {} on 2 worker threads, {} single-threaded",
+        ratios(&cpu_ratios),
+        ratios(&single_ratios)
     );
     println!("total bench time: {:.1} s", started.elapsed().as_secs_f64());
     let _ = std::fs::remove_dir_all(&cache);

@@ -14,6 +14,13 @@ pub struct Sequential {
     cpu_us_per_call: Vec<f64>,
 }
 
+impl Sequential {
+    /// The CPU per call of each round, in the order the rounds ran.
+    pub fn cpu_us_per_call(&self) -> &[f64] {
+        &self.cpu_us_per_call
+    }
+}
+
 /// (rounds, calls per round): a quick run keeps fewer of both.
 fn rounds(quick: bool) -> (usize, usize) {
     if quick {
@@ -31,6 +38,30 @@ pub async fn run(world: &World, quick: bool) -> Vec<(Cap, [Sequential; 2])> {
         seq.push((cap, sequential(world, cap, rounds, per_round).await));
     }
     seq
+}
+
+/// Read Device alone, measured as [`run`] measures it: `[host, native]`;
+/// for a section run on its own that needs the host's figures
+/// (`--only node`).
+pub async fn read_device(world: &World, quick: bool) -> [Sequential; 2] {
+    let (rounds, per_round) = rounds(quick);
+    sequential(world, Cap::ReadDevice, rounds, per_round).await
+}
+
+/// [`run`] again in a world of its own on a single-threaded executor
+/// (emulator included): the same work with no hand-off between threads.
+/// On the 2-worker executor every task the host spawns or wakes can wake
+/// the idle worker, which then parks again; the difference between the two
+/// tables is that cost, which the embedder's choice of executor decides.
+pub fn run_single_threaded(cache: &std::path::Path, quick: bool) -> Vec<(Cap, [Sequential; 2])> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let world = World::start(Some(cache.to_owned())).await;
+        run(&world, quick).await
+    })
 }
 
 /// Sequential invocations: per-call latency, and CPU per call per round.
@@ -75,8 +106,8 @@ async fn sequential(world: &World, cap: Cap, rounds: usize, per_round: usize) ->
 
 /// Prints the latency and CPU table; returns the median CPU ratio
 /// host/native of each capability, which the report repeats at its end.
-pub fn print(seq_results: &[(Cap, [Sequential; 2])], quick: bool) -> Vec<f64> {
-    println!("## Per invocation, sequential (2 worker threads)\n");
+pub fn print(seq_results: &[(Cap, [Sequential; 2])], quick: bool, executor: &str) -> Vec<f64> {
+    println!("## Per invocation, sequential ({executor})\n");
     println!(
         "{:<30} {:>28} {:>28} {:>7} | {:>22} {:>22} {:>7}",
         "capability",
@@ -116,11 +147,20 @@ pub fn print(seq_results: &[(Cap, [Sequential; 2])], quick: bool) -> Vec<f64> {
 
 /// For profilers: sequential Read Device calls on one path.
 pub fn loop_child(path: &str, n: usize) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    // BENCH_EXECUTOR=current-thread runs the loop (and the emulator) on one
+    // thread, as `run_single_threaded` does.
+    let rt = if std::env::var("BENCH_EXECUTOR").as_deref() == Ok("current-thread") {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+    };
     let host = path == "host";
     rt.block_on(async move {
         tokio::spawn(async move {
