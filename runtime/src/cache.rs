@@ -58,7 +58,7 @@ impl ArtifactCache {
 
     /// The verified contents of entry `name`; `None` when it is missing or
     /// fails any check (and is then rebuilt by the caller).
-    pub fn load(&self, name: &str) -> Option<Vec<u8>> {
+    pub fn load(&self, name: &str) -> Option<bytes::Bytes> {
         let path = self.dir.join(name);
         let bytes = match read_trusted_file(&path) {
             Ok(Some(bytes)) => bytes,
@@ -80,7 +80,9 @@ impl ArtifactCache {
             tracing::warn!(path = %path.display(), "ignoring a corrupted or foreign cache entry");
             return None;
         }
-        Some(payload.to_vec())
+        // The payload is the verified bytes themselves, not a copy: an
+        // artifact is megabytes, and every copy is a page fault per page.
+        Some(bytes::Bytes::from(bytes).slice(header..))
     }
 
     /// Stores `payload` as entry `name`: written to a private temporary

@@ -123,6 +123,11 @@ fn engine(config: &RuntimeConfig) -> Result<Engine, Error> {
     }
     pool.table_keep_resident(1 << 16);
     let mut wasm = Config::new();
+    // For profiling: `perf` names guest functions from the map wasmtime
+    // writes to /tmp/perf-<pid>.map (see BENCHMARKS.md).
+    if std::env::var_os("CONNECTOR_RUNTIME_PERFMAP").is_some() {
+        wasm.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     wasm.wasm_component_model(true)
         .epoch_interruption(true)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
@@ -141,15 +146,13 @@ fn load_component(
 ) -> Result<(Component, String), Error> {
     // The key only has to tell artifacts of different components and
     // engine configurations apart; integrity is the cache's keyed digest.
-    // A fast hash (SipHash, about 1 GB/s) keeps the warm start short.
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    std::hash::Hash::hash(bytes, &mut hasher);
-    std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut hasher);
-    let key = format!(
-        "{:016x}-{}",
-        std::hash::Hasher::finish(&hasher),
-        bytes.len()
-    );
+    // BLAKE3 hashes a megabyte in about 0.1 ms (SipHash took 1 ms).
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(bytes);
+    let mut compatibility = std::collections::hash_map::DefaultHasher::new();
+    std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut compatibility);
+    hasher.update(&std::hash::Hasher::finish(&compatibility).to_le_bytes());
+    let key = format!("{}-{}", &hasher.finalize().to_hex()[..16], bytes.len());
     let artifact_name = format!("component-{key}.cwasm");
     let manifest_name = format!("component-{key}.manifest.json");
     let Some(cache) = cache else {
@@ -178,6 +181,16 @@ impl Runtime {
     /// A host with no connector loaded yet.
     pub fn new(config: RuntimeConfig) -> Result<Runtime, Error> {
         let started = std::time::Instant::now();
+        // The first JSON Schema compiled in a process builds the validator
+        // of the draft's meta-schema (2-3 ms), and loading a connector
+        // compiles its settings schema: build it on a spare core while the
+        // engine and the artifacts load.
+        let _ = std::thread::Builder::new()
+            .name("schema-warmup".into())
+            .spawn(|| {
+                let schema = serde_json::json!({ "type": "object", "properties": { "a": {} } });
+                let _ = jsonschema::validator_for(&schema);
+            });
         let engine = engine(&config)?;
         tracing::debug!(elapsed = ?started.elapsed(), "engine ready");
         let mut linker: Linker<State> = Linker::new(&engine);
@@ -205,6 +218,7 @@ impl Runtime {
                 .map_err(Error::load)?;
         }
         let client = new_client(config.connect_timeout, Arc::new(config.network.clone()));
+        tracing::debug!(elapsed = ?started.elapsed(), "runtime ready");
         Ok(Runtime {
             host: Arc::new(HostInner {
                 engine,
@@ -244,6 +258,7 @@ impl Runtime {
             .linker
             .instantiate_pre(&component)
             .map_err(Error::load)?;
+        tracing::debug!(elapsed = ?started.elapsed(), "component pre-instantiated");
         // The manifest is a pure function of the component, so it is cached
         // under the same key: a warm start skips the guest's manifest call.
         let cached = host
@@ -261,6 +276,7 @@ impl Runtime {
                 manifest
             }
         };
+        tracing::debug!(elapsed = ?started.elapsed(), "manifest read");
         let connector = Connector::new(host.clone(), &component, pre, manifest)?;
         tracing::debug!(elapsed = ?started.elapsed(), connector = connector.name(), "connector ready");
         let mut connectors = self.connectors.write().unwrap();

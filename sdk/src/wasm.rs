@@ -56,7 +56,14 @@ impl Transport for WasiHttp {
             builder = builder.header(header, value.clone());
         }
         match &request.body {
-            Some(Body::Json(body)) => builder = builder.body(body.to_string()),
+            // Straight into bytes: `Value::to_string` goes through `fmt`.
+            Some(Body::Json(body)) => {
+                builder = builder.body(serde_json::to_vec(body).map_err(|e| {
+                    ConnectorError::Internal(format!(
+                        "the request body could not be serialised: {e}"
+                    ))
+                })?)
+            }
             Some(Body::Text(text)) => builder = builder.body(text.clone()),
             None => {}
         }
