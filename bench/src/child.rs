@@ -44,6 +44,10 @@ pub fn spawn_self(args: &[&str], env: &[(String, String)]) -> (Value, f64) {
         "child {args:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // With RUST_LOG set the child logs (its load phases, for instance).
+    if std::env::var_os("RUST_LOG").is_some() {
+        eprint!("{}", String::from_utf8_lossy(&out.stderr));
+    }
     let line = String::from_utf8_lossy(&out.stdout);
     let v: Value = serde_json::from_str(line.trim()).expect("child JSON");
     (v, wall)

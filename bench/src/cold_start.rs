@@ -70,6 +70,11 @@ pub fn print(pre: &[Run], raw: &[Run]) {
 /// Child: a fresh process loads the runtime and runs one invocation.
 pub fn cold_start_child(mode: &str) {
     let t0 = Instant::now();
+    // RUST_LOG=connector_runtime=debug logs the load phases to stderr.
+    if std::env::var_os("RUST_LOG").is_some() {
+        let subscriber = connector_service::logs::json_subscriber(std::io::stderr);
+        let _ = tracing::subscriber::set_global_default(subscriber);
+    }
     let var = |k: &str| std::env::var(k).unwrap_or_else(|_| panic!("{k} not set"));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

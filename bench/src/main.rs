@@ -63,7 +63,7 @@ fn main() {
         }
         Some("--help") | Some("-h") => {
             println!(
-                "usage: connector-bench [--only service|node|throughput]   (see BENCHMARKS.md)"
+                "usage: connector-bench [--only service|node|throughput|cold-start]   (see BENCHMARKS.md)"
             );
             return;
         }
@@ -92,6 +92,25 @@ fn main() {
             let _ = std::fs::remove_dir_all(&cache);
             return;
         }
+        (Some("--only"), Some("cold-start")) => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            let (pre, raw) = rt.block_on(async {
+                let world = World::start(Some(cache.clone())).await;
+                let env = child::child_env(&world, &cache);
+                // The children use the world's emulator: keep it running.
+                tokio::task::spawn_blocking(move || cold_start::runs(&env))
+                    .await
+                    .unwrap()
+            });
+            cold_start::print(&pre, &raw);
+            println!("total bench time: {:.1} s", started.elapsed().as_secs_f64());
+            let _ = std::fs::remove_dir_all(&cache);
+            return;
+        }
         (Some("--only"), Some("throughput")) => {
             throughput::run_and_print(&cache);
             println!("total bench time: {:.1} s", started.elapsed().as_secs_f64());
@@ -99,7 +118,9 @@ fn main() {
             return;
         }
         (Some("--only"), other) => {
-            eprintln!("--only takes one section: service, node or throughput (not {other:?})");
+            eprintln!(
+                "--only takes one section: service, node, throughput or cold-start (not {other:?})"
+            );
             std::process::exit(2);
         }
         _ => {}
