@@ -10,7 +10,13 @@ fn main() {
         .parent()
         .unwrap()
         .to_path_buf();
-    for watched in ["tests/guest", "wit", "build-support"] {
+    for watched in [
+        "tests/guest",
+        "wit",
+        "build-support",
+        "Cargo.toml",
+        "Cargo.lock",
+    ] {
         println!(
             "cargo:rerun-if-changed={}",
             workspace.join(watched).display()

@@ -191,6 +191,30 @@ async fn guest_output_not_matching_its_schema() {
     s.still_serves().await;
 }
 
+/// A pool slot is reused by the next instance of the same component; what
+/// one tenant's invocation wrote there (in the image's data and in memory it
+/// grew past the pages the host resets in place) is gone for the next one.
+#[tokio::test]
+async fn nothing_one_invocation_wrote_survives_into_the_next() {
+    let s = Sandbox::start().await;
+    let roomy = Limits {
+        memory_bytes: 64 << 20,
+        ..tight_limits()
+    };
+    let (a, b) = (s.tenant_with(roomy), s.tenant_with(roomy));
+    for round in 0..4 {
+        for (tenant, marker) in [(&a, "tenant-a-secret"), (&b, "tenant-b-secret")] {
+            let input = json!({ "marker": marker }).to_string();
+            let out = s.runtime.invoke(tenant, "residue", &input).await.unwrap();
+            assert_eq!(
+                out,
+                json!({ "staticDirty": false, "grownDirty": false }),
+                "round {round}, {marker}: an earlier invocation's memory showed through"
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn guest_cannot_read_environment_files_or_the_secret() {
     let s = Sandbox::start().await;

@@ -249,12 +249,13 @@ impl WasiHttpHooks for Outbound {
                 );
             }
         }
-        let shown = shown_url(request.uri());
+        // Only a refusal names the URL: built then, not per request.
+        let shown = || shown_url(request.uri());
         let Some(connection) = self.connection.clone() else {
             return refused(
                 None,
                 Some((
-                    shown,
+                    shown(),
                     "no connection: the manifest call may not use the network".into(),
                 )),
                 HttpError::HttpRequestDenied,
@@ -268,11 +269,13 @@ impl WasiHttpHooks for Outbound {
                 let reason = format!(
                     "the connector may not set {name}: the host authenticates its requests"
                 );
+                let shown = shown();
                 tracing::warn!(url = %shown, %reason, "outgoing request denied");
                 return refused(None, Some((shown, reason)), HttpError::HttpRequestDenied);
             }
         }
         if let Some(reason) = connection.deny_reason(request.uri()) {
+            let shown = shown();
             tracing::warn!(url = %shown, %reason, "outgoing request denied");
             return refused(None, Some((shown, reason)), HttpError::HttpRequestDenied);
         }

@@ -30,6 +30,7 @@ const CAPABILITIES: &[(&str, &str)] = &[
     ("fetch", "fetch"),
     ("sleep", "sleep"),
     ("echo", "echo"),
+    ("residue", "residue"),
 ];
 
 fn input(text: &str) -> Value {
@@ -164,6 +165,41 @@ impl Guest for Misbehaving {
         let ms = input(&i)["ms"].as_u64().unwrap_or(60_000);
         std::thread::sleep(std::time::Duration::from_millis(ms));
         Ok("{}".into())
+    }
+
+    fn residue(i: String) -> Result<String, ConnectorError> {
+        // In the image's zero-initialised data: the pool slot's reset must
+        // restore it. 64 KiB, 16 pages.
+        static mut BUFFER: [u8; 1 << 16] = [0; 1 << 16];
+        // Past the image and past the 8 MiB the host resets in place: 10 MiB
+        // grown by hand, which the reset must decommit or zero.
+        const GROWN_PAGES: usize = 160;
+        let marker = input(&i)["marker"]
+            .as_str()
+            .unwrap_or("x")
+            .as_bytes()
+            .to_vec();
+        let grown = core::arch::wasm32::memory_grow(0, GROWN_PAGES);
+        if grown == usize::MAX {
+            return Err(ConnectorError::Internal("memory.grow failed".into()));
+        }
+        // SAFETY: the instance is single-threaded and nothing else refers to
+        // BUFFER; the grown pages are this call's alone (no allocator knows them).
+        let (buffer, region) = unsafe {
+            (
+                &mut *std::ptr::addr_of_mut!(BUFFER),
+                std::slice::from_raw_parts_mut((grown * 65536) as *mut u8, GROWN_PAGES * 65536),
+            )
+        };
+        let dirty = |bytes: &[u8]| bytes.iter().any(|&b| b != 0);
+        let report = json!({ "staticDirty": dirty(&buffer[..]), "grownDirty": dirty(region) });
+        for chunk in buffer
+            .chunks_mut(marker.len())
+            .chain(region.chunks_mut(marker.len()))
+        {
+            chunk.copy_from_slice(&marker[..chunk.len()]);
+        }
+        Ok(report.to_string())
     }
 
     fn echo(i: String) -> Result<String, ConnectorError> {
