@@ -76,11 +76,7 @@ pub fn cold_start_child(mode: &str) {
         let _ = tracing::subscriber::set_global_default(subscriber);
     }
     let var = |k: &str| std::env::var(k).unwrap_or_else(|_| panic!("{k} not set"));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = crate::world::executor(2);
     let tokio_us = us(t0.elapsed());
     rt.block_on(async {
         let cache = match mode {

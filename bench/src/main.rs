@@ -93,11 +93,7 @@ fn main() {
             return;
         }
         (Some("--only"), Some("cold-start")) => {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
+            let rt = crate::world::executor(2);
             let (pre, raw) = rt.block_on(async {
                 let world = World::start(Some(cache.clone())).await;
                 let env = child::child_env(&world, &cache);
@@ -133,11 +129,7 @@ fn main() {
     // The sequential, parts, cold-start and Node.js figures share one world,
     // and all of them are taken before the first of their sections is
     // printed.
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = crate::world::executor(2);
     let cache2 = cache.clone();
     let (seq_results, inst, validate, cold_env, node_peer) = rt.block_on(async move {
         tokio::spawn(async move {

@@ -57,11 +57,7 @@ pub fn run_and_print(env: &[(String, String)]) {
 
 /// Child: hold `n` invocations in flight; print resident memory.
 pub fn rss_child(path: &str, n: usize, cache: &str) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = crate::world::executor(2);
     let path = match path {
         "host" => Path::Host,
         "native" => Path::Native,

@@ -104,11 +104,7 @@ pub async fn run(world: &World, quick: bool) -> Peer {
 /// Read Device CPU the sequential section would measure on it, then the
 /// Node rounds, and the section.
 pub fn run_and_print(cache: &std::path::Path, quick: bool) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = crate::world::executor(2);
     let cache = cache.to_owned();
     let (read_device, peer) = rt.block_on(async move {
         tokio::spawn(async move {

@@ -155,11 +155,7 @@ pub fn loop_child(path: &str, n: usize) {
             .build()
             .unwrap()
     } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap()
+        crate::world::executor(2)
     };
     let host = path == "host";
     rt.block_on(async move {

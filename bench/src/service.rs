@@ -228,11 +228,7 @@ pub fn run_and_print(cache: &std::path::Path, quick: bool) {
     println!(
         "## The service (`connector-host serve`): Read Device, {CONCURRENCY} in flight, library vs HTTP/1.1 keep-alive\n"
     );
-    let server_rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let server_rt = crate::world::executor(2);
     let client_rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

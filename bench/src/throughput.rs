@@ -59,11 +59,7 @@ struct ThroughputResult {
 }
 
 fn run_throughput(threads: usize, cache: &std::path::Path) -> ThroughputResult {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = crate::world::executor(threads);
     let cache = cache.to_owned();
     rt.block_on(async move {
         tokio::spawn(async move {

@@ -82,6 +82,16 @@ pub fn pingone(runtime: &Runtime) -> Connector {
         .expect("PingOne MFA is loaded")
 }
 
+/// A multi-threaded tokio executor with `threads` workers and every driver,
+/// as the sections run their worlds on.
+pub fn executor(threads: usize) -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()
+        .expect("a tokio executor")
+}
+
 pub fn runtime_config(cache_dir: Option<std::path::PathBuf>) -> RuntimeConfig {
     // BENCH_MAX_INSTANCES: pool size (default 1100, enough for 1,000 in flight).
     let max_instances = std::env::var("BENCH_MAX_INSTANCES")
