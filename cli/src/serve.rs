@@ -199,16 +199,20 @@ async fn dev(port: u16, components: &Components, out: &mut Out) -> anyhow::Resul
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {} (--port): {e}", config.listen))?;
     let url = format!("http://{}", listener.local_addr()?);
+    // The page takes the key from the fragment, which browsers never send,
+    // and removes it from the address bar.
+    let page = format!("{url}/#key={key}");
     let line: Value = json!({
         "url": url,
+        "page": page,
         "apiKey": key,
         "tenant": DEV_TENANT,
         "emulator": emulator.startup_info(),
     });
     out.line(line)?;
     eprintln_quietly(format_args!(
-        "connector-host serve --dev: {url} (tenant '{DEV_TENANT}', PingOne emulator at {}); \
-         the API key is on stdout. Ctrl-C to stop.",
+        "connector-host serve --dev: {url} (tenant '{DEV_TENANT}', PingOne emulator at {}). \
+         Playground: {page} . Ctrl-C to stop.",
         emulator.auth_url()
     ));
     Ok(Started {

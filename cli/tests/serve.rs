@@ -360,9 +360,22 @@ async fn dev_mode_prints_its_url_key_and_emulator_then_serves() {
 
     proc.signal(libc::SIGTERM);
     proc.assert_exits_zero();
-    // The key is on stdout only: logs are read by more people than the
-    // developer.
-    assert!(!proc.stderr.all_after_end().contains(&key));
+    // Besides stdout, the key is only in the human line that shows the
+    // playground's URL to the developer: never in a log line, which more
+    // people read than the developer.
+    let stderr = proc.stderr.all_after_end();
+    let with_key: Vec<&str> = stderr.lines().filter(|l| l.contains(&key)).collect();
+    assert_eq!(with_key.len(), 1, "{stderr}");
+    assert!(
+        with_key[0].starts_with("connector-host serve --dev: ")
+            && with_key[0].contains(&format!("/#key={key}")),
+        "{}",
+        with_key[0]
+    );
+    assert_eq!(
+        announced["page"],
+        json!(format!("{}/#key={key}", announced["url"].as_str().unwrap()))
+    );
 }
 
 /// A loopback TCP relay in front of the emulator that holds every answer

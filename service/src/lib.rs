@@ -26,6 +26,7 @@ pub mod keys;
 pub mod logs;
 pub mod metrics;
 pub mod openapi;
+pub mod playground;
 pub mod routes;
 pub mod server;
 

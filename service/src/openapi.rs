@@ -44,6 +44,9 @@ pub fn document() -> Value {
                 json!({ "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } })
             } else if route.operation == "metrics" {
                 json!({ "text/plain": { "schema": { "type": "string" } } })
+            } else if let Some(media) = crate::playground::content_type(route.operation) {
+                let media = media.split(';').next().unwrap_or(media);
+                json!({ media: { "schema": { "type": "string" } } })
             } else {
                 json!({ "application/json": { "schema": {} } })
             };

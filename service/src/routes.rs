@@ -19,7 +19,7 @@ use tracing::Instrument;
 use crate::context::TraceId;
 use crate::errors::{kind_of, refusal, runtime_error, unknown_tenant};
 use crate::keys::Scope;
-use crate::{admin, context, executions, openapi, Service};
+use crate::{admin, context, executions, openapi, playground, Service};
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +57,12 @@ const AUTH: (u16, &str) = (401, "No key, or a key the service does not know.");
 
 /// Every route.
 pub const ROUTES: &[Route] = &[
+    Route { method: "GET", path: "/", operation: "playground", summary: "The playground page: capabilities as forms from their schemas, invoked with the key entered in the page.", access: Access::Open, body: None,
+        responses: &[(200, "The page (HTML).")] },
+    Route { method: "GET", path: "/playground/app.js", operation: "playgroundScript", summary: "The playground's script.", access: Access::Open, body: None,
+        responses: &[(200, "The script.")] },
+    Route { method: "GET", path: "/playground/app.css", operation: "playgroundStyle", summary: "The playground's style sheet.", access: Access::Open, body: None,
+        responses: &[(200, "The style sheet.")] },
     Route { method: "GET", path: "/healthz", operation: "health", summary: "Whether the process is alive.", access: Access::Open, body: None,
         responses: &[(200, "Alive.")] },
     Route { method: "GET", path: "/readyz", operation: "ready", summary: "Whether connectors and tenants are loaded.", access: Access::Open, body: None,
@@ -120,6 +126,9 @@ fn filter(method: &str) -> MethodFilter {
 fn handler(route: &Route) -> MethodRouter<Service> {
     let f = filter(route.method);
     match route.operation {
+        "playground" => on(f, playground::index),
+        "playgroundScript" => on(f, playground::script),
+        "playgroundStyle" => on(f, playground::style),
         "health" => on(f, health),
         "ready" => on(f, ready),
         "metrics" => on(f, metrics),

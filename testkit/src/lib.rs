@@ -11,6 +11,7 @@ pub mod postgres;
 pub mod scenarios;
 pub mod service;
 pub mod templates;
+pub mod webdriver;
 
 use connector_runtime::{Limits, Runtime, RuntimeConfig, Tenant, Trust};
 use pingone_emulator::{Emulator, Seed};

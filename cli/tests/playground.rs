@@ -1,0 +1,121 @@
+//! The playground page in a real browser: `connector-host serve --dev`
+//! (the binary, on a loopback port) driven by headless Chromium over
+//! WebDriver. Skipped, with the reason, only where no browser is installed
+//! (`.ci/run` installs Debian's `chromium` and `chromium-driver`).
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use connector_testkit::webdriver::Browser;
+use serde_json::{json, Value};
+
+/// `serve --dev` on a free port, and its announcement line.
+struct Dev {
+    child: Child,
+    announced: Value,
+}
+
+impl Dev {
+    fn start() -> Dev {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_connector-host"))
+            .args(["serve", "--dev", "--port", "0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the binary starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the announcement");
+        let announced = serde_json::from_str(&line).expect("a JSON announcement");
+        Dev { child, announced }
+    }
+}
+
+impl Drop for Dev {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Where screenshots are kept: `target/playground/`.
+fn artifacts() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/playground");
+    std::fs::create_dir_all(&dir).expect("the artifacts directory");
+    dir
+}
+
+/// Sets the form field at JSON pointer `pointer` (a text input or a select).
+fn set(browser: &Browser, pointer: &str, value: &str) {
+    browser.execute(
+        "const node = document.querySelector('#fields [data-pointer=\"' + arguments[0] + '\"]');\
+         node.value = node.tagName === 'SELECT' ? JSON.stringify(arguments[1]) : arguments[1];\
+         node.dispatchEvent(new Event('input', { bubbles: true }));",
+        json!([pointer, value]),
+    );
+}
+
+#[test]
+fn create_device_from_its_form_and_a_bad_field_marked() {
+    let Some(browser) = Browser::start(1280, 800) else {
+        return;
+    };
+    let dev = Dev::start();
+    let page = dev.announced["page"].as_str().expect("the page URL");
+    let user = dev.announced["emulator"]["users"][0]["id"]
+        .as_str()
+        .expect("a user")
+        .to_owned();
+    browser.goto(page);
+    // The key came in the fragment and left the address bar.
+    let address = browser.execute("return location.href;", json!([]));
+    assert!(
+        !address.as_str().unwrap_or_default().contains("key="),
+        "{address}"
+    );
+
+    browser.click("[data-capability=\"pingone-mfa/createDevice\"]");
+    browser.find("#fields [data-pointer=\"/userId\"]");
+    // Every field has a label.
+    let unlabelled = browser.execute(
+        "return [...document.querySelectorAll('#fields input, #fields select, #fields textarea')]\
+         .filter(n => !document.querySelector('label[for=\"' + n.id + '\"]')).length;",
+        json!([]),
+    );
+    assert_eq!(unlabelled, json!(0));
+
+    set(&browser, "/userId", &user);
+    set(&browser, "/deviceType", "SMS");
+    set(&browser, "/status", "ACTIVE");
+    set(&browser, "/phone", "+15125550101");
+    set(&browser, "/createDeviceTestMode", "true");
+    browser.click("#invoke");
+    let output = browser.wait_for(
+        "the output",
+        "const o = document.querySelector('#output'); return o && o.textContent;",
+    );
+    let output = output.as_str().unwrap_or_default();
+    assert!(output.contains("SMS"), "{output}");
+    assert!(output.contains("rawResponse"), "{output}");
+    std::fs::write(artifacts().join("create-device.png"), browser.screenshot())
+        .expect("the screenshot");
+
+    // A value the schema refuses: the field is marked, with the reason.
+    set(&browser, "/status", "BOGUS");
+    browser.click("#invoke");
+    let marked = browser.wait_for(
+        "the marked field",
+        "const n = document.querySelector('#fields [data-pointer=\"/status\"]');\
+         return n && n.getAttribute('aria-invalid') === 'true' && document.activeElement === n;",
+    );
+    assert_eq!(marked, json!(true));
+    let kind = browser.execute(
+        "return document.querySelector('[data-error-field=\"kind\"]').textContent;",
+        json!([]),
+    );
+    assert_eq!(kind, json!("invalidInput"));
+    std::fs::write(artifacts().join("invalid-input.png"), browser.screenshot())
+        .expect("the screenshot");
+}

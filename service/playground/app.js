@@ -1,0 +1,286 @@
+// The playground: the service's own API, driven from a page. Capabilities
+// are forms built from their input JSON Schemas; the key is kept in this
+// tab's session storage only. Nothing is fetched from anywhere but the
+// service itself.
+"use strict";
+
+const state = { key: "", connectors: [], current: null };
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name === "text") node.textContent = value;
+    else node.setAttribute(name, value === true ? "" : value);
+  }
+  for (const child of children) if (child) node.append(child);
+  return node;
+}
+
+async function api(path, options = {}) {
+  const headers = { authorization: "Bearer " + state.key, ...(options.headers || {}) };
+  const response = await fetch(path, { ...options, headers });
+  const text = await response.text();
+  let body = null;
+  try { body = text ? JSON.parse(text) : null; } catch { body = { error: { kind: "notJson", summary: text.slice(0, 500) } }; }
+  return { status: response.status, body };
+}
+
+// The key: from the URL fragment `#key=...` (what `serve --dev` prints),
+// which is then removed from the address bar, or from this tab's storage.
+function takeKey() {
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  if (fragment.get("key")) {
+    sessionStorage.setItem("apiKey", fragment.get("key"));
+    history.replaceState(null, "", location.pathname + location.search);
+  }
+  state.key = sessionStorage.getItem("apiKey") || "";
+}
+
+async function loadCatalog() {
+  const catalog = document.getElementById("catalog");
+  const { status, body } = await api("/v1/connectors");
+  if (status !== 200) {
+    catalog.replaceChildren(el("p", { class: "error-text", role: "alert", text: "The key was refused (" + status + ")." }));
+    return;
+  }
+  state.connectors = body.connectors;
+  catalog.replaceChildren();
+  for (const connector of body.connectors) {
+    const list = el("ul");
+    for (const capability of connector.capabilities) {
+      const button = el("button", { type: "button", "data-capability": connector.name + "/" + capability.id, text: capability.title });
+      button.addEventListener("click", () => openCapability(connector.name, capability.id, button));
+      list.append(el("li", {}, button));
+    }
+    catalog.append(el("h2", { text: connector.title || connector.name }), list);
+  }
+  const tenants = await api("/v1/admin/tenants");
+  if (tenants.status === 200) {
+    const names = (tenants.body.tenants || []).map((t) => t.name || t.tenant).filter(Boolean);
+    document.getElementById("tenants").replaceChildren(...names.map((n) => el("option", { value: n })));
+  }
+}
+
+async function openCapability(connector, id, button) {
+  for (const b of document.querySelectorAll("nav button")) b.removeAttribute("aria-current");
+  button.setAttribute("aria-current", "true");
+  const { status, body } = await api("/v1/connectors/" + encodeURIComponent(connector) + "/capabilities/" + encodeURIComponent(id));
+  if (status !== 200) return;
+  state.current = { connector, id, schema: body.inputSchema };
+  document.getElementById("capability").hidden = false;
+  document.getElementById("capability-title").textContent = body.title;
+  document.getElementById("capability-description").textContent = body.description || "";
+  const fields = document.getElementById("fields");
+  fields.replaceChildren(...objectFields(body.inputSchema, body.inputSchema, ""));
+  document.getElementById("result").replaceChildren();
+  const first = fields.querySelector("input, select, textarea");
+  if (first) first.focus();
+}
+
+// --- Forms from JSON Schema -------------------------------------------------
+
+function resolve(root, schema) {
+  let seen = 0;
+  while (schema && schema.$ref && seen++ < 16) {
+    const path = schema.$ref.replace(/^#\//, "").split("/");
+    let target = root;
+    for (const part of path) target = target ? target[part.replace(/~1/g, "/").replace(/~0/g, "~")] : undefined;
+    schema = { ...target, ...schema, $ref: undefined };
+  }
+  // An optional value (`anyOf: [T, null]`) is its T.
+  const variants = schema && (schema.anyOf || schema.oneOf);
+  if (variants) {
+    const real = variants.filter((v) => v.type !== "null");
+    if (real.length === 1) return resolve(root, { ...schema, ...real[0], anyOf: undefined, oneOf: undefined });
+    if (real.every((v) => "const" in v || (v.enum && v.enum.length === 1))) {
+      return { ...schema, enum: real.map((v) => ("const" in v ? v.const : v.enum[0])), anyOf: undefined, oneOf: undefined };
+    }
+  }
+  return schema || {};
+}
+
+function typeOf(schema) {
+  const t = Array.isArray(schema.type) ? schema.type.find((x) => x !== "null") : schema.type;
+  if (schema.enum) return "enum";
+  return t || (schema.properties ? "object" : "json");
+}
+
+let fieldCount = 0;
+
+function objectFields(root, schema, pointer) {
+  const required = new Set(schema.required || []);
+  // Required fields first, each group in the schema's order.
+  const entries = Object.entries(schema.properties || {});
+  entries.sort(([a], [b]) => Number(required.has(b)) - Number(required.has(a)));
+  return entries.map(([name, sub]) =>
+    field(root, resolve(root, sub), pointer + "/" + name.replace(/~/g, "~0").replace(/\//g, "~1"), name, required.has(name)));
+}
+
+function field(root, schema, pointer, name, required) {
+  const id = "f" + ++fieldCount;
+  const kind = typeOf(schema);
+  const help = schema.description ? el("p", { class: "help", id: id + "-help", text: schema.description }) : null;
+  const error = el("p", { class: "error-text", id: id + "-error", hidden: true });
+  const described = [help ? id + "-help" : null, id + "-error"].filter(Boolean).join(" ");
+  const label = el("label", { for: id, class: required ? "required" : null, text: schema.title || name });
+  if (kind === "object") {
+    const set = el("fieldset", { "data-pointer": pointer, "data-kind": "object", "aria-describedby": described },
+      el("legend", { class: required ? "required" : null, text: schema.title || name }), help, error);
+    set.append(...objectFields(root, schema, pointer));
+    return set;
+  }
+  if (kind === "array" && typeOf(resolve(root, schema.items || {})) === "object") {
+    const items = resolve(root, schema.items);
+    const set = el("fieldset", { "data-pointer": pointer, "data-kind": "array", "aria-describedby": described },
+      el("legend", { class: required ? "required" : null, text: schema.title || name }), help, error);
+    const rows = el("div");
+    const add = el("button", { type: "button", text: "Add " + (items.title || "item") });
+    add.addEventListener("click", () => {
+      const index = rows.children.length;
+      const row = el("fieldset", { "data-pointer": pointer + "/" + index, "data-kind": "object" },
+        el("legend", { text: (items.title || name) + " " + (index + 1) }));
+      row.append(...objectFields(root, items, pointer + "/" + index));
+      const remove = el("button", { type: "button", text: "Remove" });
+      remove.addEventListener("click", () => row.remove());
+      row.append(remove);
+      rows.append(row);
+    });
+    set.append(rows, add);
+    return set;
+  }
+  let input;
+  let examples = null;
+  if (kind === "enum") {
+    input = el("select", { id });
+    input.append(el("option", { value: "", text: required ? "(choose)" : "(not set)" }));
+    for (const v of schema.enum) input.append(el("option", { value: JSON.stringify(v), text: String(v) }));
+  } else if (kind === "boolean") {
+    input = el("select", { id });
+    for (const [value, text] of [["", "(not set)"], ["true", "true"], ["false", "false"]]) input.append(el("option", { value, text }));
+  } else if (kind === "integer" || kind === "number") {
+    input = el("input", { id, type: "number", step: kind === "integer" ? "1" : "any" });
+  } else if (kind === "string") {
+    input = el("input", { id, type: "text", spellcheck: "false", list: schema.examples ? id + "-examples" : null });
+    if (schema.examples) {
+      examples = el("datalist", { id: id + "-examples" });
+      for (const v of schema.examples) examples.append(el("option", { value: String(v) }));
+    }
+  } else {
+    input = el("textarea", { id, rows: "3", placeholder: "JSON" });
+  }
+  input.setAttribute("data-pointer", pointer);
+  input.setAttribute("data-kind", kind);
+  input.setAttribute("aria-describedby", described);
+  if (required) input.setAttribute("aria-required", "true");
+  return el("div", { class: "field" }, label, input, examples, help, error);
+}
+
+// The input object from the form: empty optional fields are left out.
+function collect(container) {
+  const out = {};
+  for (const child of container.children) {
+    const node = child.matches("[data-pointer]") ? child : child.querySelector(":scope > [data-pointer]");
+    if (!node) continue;
+    const name = node.getAttribute("data-pointer").split("/").pop().replace(/~1/g, "/").replace(/~0/g, "~");
+    const value = valueOf(node);
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
+}
+
+function valueOf(node) {
+  const kind = node.getAttribute("data-kind");
+  if (kind === "object") {
+    const value = collect(node);
+    return Object.keys(value).length ? value : undefined;
+  }
+  if (kind === "array") {
+    const rows = [...node.querySelectorAll(":scope > div > fieldset")].map((row) => collect(row));
+    return rows.length ? rows : undefined;
+  }
+  const raw = node.value;
+  if (raw === "") return undefined;
+  if (kind === "enum") return JSON.parse(raw);
+  if (kind === "boolean") return raw === "true";
+  if (kind === "integer" || kind === "number") return Number(raw);
+  if (kind === "string") return raw;
+  try { return JSON.parse(raw); } catch { return raw; }
+}
+
+// --- Invoking and showing the answer ----------------------------------------
+
+async function invoke(event) {
+  event.preventDefault();
+  const { connector, id } = state.current;
+  for (const node of document.querySelectorAll("[aria-invalid]")) node.removeAttribute("aria-invalid");
+  for (const node of document.querySelectorAll(".error-text")) { node.hidden = true; node.textContent = ""; }
+  const input = collect(document.getElementById("fields"));
+  const tenant = document.getElementById("tenant").value.trim();
+  const path = "/v1/tenants/" + encodeURIComponent(tenant) + "/connectors/" + encodeURIComponent(connector) + "/capabilities/" + encodeURIComponent(id);
+  const { status, body } = await api(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(input) });
+  const result = document.getElementById("result");
+  if (status === 200) {
+    result.replaceChildren(el("div", { class: "ok-box", id: "output" }, el("h3", { text: "Output (" + status + ")" }), tree(body, 0)));
+    result.scrollIntoView({ block: "start" });
+    return;
+  }
+  const error = (body && body.error) || { kind: "unknown", summary: String(status) };
+  const rows = [["kind", error.kind], ["summary", error.summary], ["status", error.status], ["code", error.code], ["message", error.message], ["pointer", error.pointer]]
+    .filter(([, v]) => v !== undefined && v !== null && v !== "");
+  const box = el("div", { class: "error-box", id: "error", role: "alert" }, el("h3", { text: "Error (" + status + ")" }));
+  const list = el("dl");
+  for (const [k, v] of rows) list.append(el("dt", { text: k }), el("dd", { text: String(v), "data-error-field": k }));
+  box.append(list);
+  if (error.details && error.details.length) box.append(el("h4", { text: "details" }), tree(error.details, 1));
+  result.replaceChildren(box);
+  if (error.kind === "invalidInput") markField(error.pointer || "", error.message || error.summary);
+  else result.scrollIntoView({ block: "start" });
+}
+
+// Marks the field a JSON pointer names, or the closest enclosing one.
+function markField(pointer, message) {
+  let target = null;
+  for (let p = pointer; ; p = p.slice(0, p.lastIndexOf("/"))) {
+    target = document.querySelector('#fields [data-pointer="' + CSS.escape(p) + '"]');
+    if (target || !p) break;
+  }
+  if (!target) return;
+  target.setAttribute("aria-invalid", "true");
+  const errorId = (target.getAttribute("aria-describedby") || "").split(" ").find((x) => x.endsWith("-error"));
+  const error = errorId && document.getElementById(errorId);
+  if (error) { error.textContent = message; error.hidden = false; }
+  target.focus();
+}
+
+// JSON folded by level: the first level open, deeper levels closed.
+function tree(value, depth) {
+  const node = el("div", { class: "json" });
+  node.append(branch(null, value, depth));
+  return node;
+}
+
+function branch(key, value, depth) {
+  const label = key === null ? null : el("span", { class: "key", text: key + ": " });
+  if (value !== null && typeof value === "object") {
+    const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v]) : Object.entries(value);
+    const details = el("details", { open: depth < 1 });
+    details.append(el("summary", {}, label, document.createTextNode(Array.isArray(value) ? "[" + entries.length + "]" : "{" + entries.length + "}")));
+    for (const [k, v] of entries) details.append(branch(k, v, depth + 1));
+    return details;
+  }
+  return el("div", { class: "leaf" }, label, document.createTextNode(JSON.stringify(value)));
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  takeKey();
+  document.getElementById("api-key").value = state.key ? "••••••••" : "";
+  document.getElementById("key-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const value = document.getElementById("api-key").value;
+    if (value && !/^•+$/.test(value)) { state.key = value; sessionStorage.setItem("apiKey", value); }
+    loadCatalog();
+  });
+  document.getElementById("input-form").addEventListener("submit", invoke);
+  if (state.key) loadCatalog();
+});
