@@ -195,6 +195,10 @@ async fn dev(port: u16, components: &Components, out: &mut Out) -> anyhow::Resul
     };
     let service = Service::new(runtime, &config, Keys::single("dev", &key, true, &["*"]))?;
     service.registry().insert(DEV_TENANT, tenant);
+    let outbox = emulator.outbox_reader();
+    service.set_dev_outbox(Box::new(move || {
+        serde_json::to_value(outbox()).unwrap_or_default()
+    }));
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {} (--port): {e}", config.listen))?;

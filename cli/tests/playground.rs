@@ -119,3 +119,51 @@ fn create_device_from_its_form_and_a_bad_field_marked() {
     std::fs::write(artifacts().join("invalid-input.png"), browser.screenshot())
         .expect("the screenshot");
 }
+
+/// The status heading of the execution the page shows, once it is `wanted`.
+fn wait_for_status(browser: &Browser, wanted: &str) {
+    let script = format!(
+        "const h = document.querySelector('#enrollment-status'); return h && h.textContent === {};",
+        json!(wanted)
+    );
+    browser.wait_for(wanted, &script);
+}
+
+#[test]
+fn enrollment_step_by_hand_to_enrolled_with_the_otp_from_the_outbox() {
+    let Some(browser) = Browser::start(1280, 800) else {
+        return;
+    };
+    let dev = Dev::start();
+    let user = dev.announced["emulator"]["users"][0]["id"]
+        .as_str()
+        .expect("a user")
+        .to_owned();
+    browser.goto(dev.announced["page"].as_str().expect("the page URL"));
+    browser.click("#open-enrollment");
+    browser.type_into("#enroll-user", &user);
+    browser.click("#enroll-start");
+    wait_for_status(&browser, "DEVICE_ENROLLMENT_REQUIRED");
+    let allowed = browser.execute(
+        "return [...document.querySelectorAll('#create-type option')].map(o => o.value);",
+        json!([]),
+    );
+    assert!(
+        allowed.as_array().unwrap().contains(&json!("SMS")),
+        "{allowed}"
+    );
+    browser.execute(
+        "document.querySelector('#create-type').value = 'SMS';",
+        json!([]),
+    );
+    browser.click("form[data-action=\"device.create\"] button[type=\"submit\"]");
+    wait_for_status(&browser, "ACTIVATION_REQUIRED");
+    browser.click("#read-otp");
+    browser.wait_for(
+        "the OTP from the outbox",
+        "return document.querySelector('#activate-otp').value;",
+    );
+    browser.click("form[data-action=\"device.activate\"] button[type=\"submit\"]");
+    wait_for_status(&browser, "COMPLETED: ENROLLED");
+    std::fs::write(artifacts().join("enrolled.png"), browser.screenshot()).expect("the screenshot");
+}

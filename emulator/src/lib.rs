@@ -374,6 +374,14 @@ impl Emulator {
         self.state.outbox()
     }
 
+    /// A reader of the outbox that outlives no one: it keeps the state,
+    /// not the server (for `serve --dev`, which shows the outbox in its
+    /// playground while it owns the emulator).
+    pub fn outbox_reader(&self) -> impl Fn() -> Vec<SentMessage> + Send + Sync + 'static {
+        let state = self.state.clone();
+        move || state.outbox()
+    }
+
     /// Moves the emulator clock forward (expires tokens, OTPs, device locks,
     /// device authentications, pairing keys, authentication codes; shifts
     /// TOTP).

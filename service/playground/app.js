@@ -55,6 +55,9 @@ async function loadCatalog() {
     }
     catalog.append(el("h2", { text: connector.title || connector.name }), list);
   }
+  const flows = el("button", { type: "button", id: "open-enrollment", text: "MFA enrollment (seed 002)" });
+  flows.addEventListener("click", () => openEnrollment(flows));
+  catalog.append(el("h2", { text: "Flows" }), el("ul", {}, el("li", {}, flows)));
   const tenants = await api("/v1/admin/tenants");
   if (tenants.status === 200) {
     const names = (tenants.body.tenants || []).map((t) => t.name || t.tenant).filter(Boolean);
@@ -62,9 +65,14 @@ async function loadCatalog() {
   }
 }
 
-async function openCapability(connector, id, button) {
+function select(button, section) {
   for (const b of document.querySelectorAll("nav button")) b.removeAttribute("aria-current");
   button.setAttribute("aria-current", "true");
+  for (const id of ["capability", "enrollment"]) document.getElementById(id).hidden = id !== section;
+}
+
+async function openCapability(connector, id, button) {
+  select(button, "capability");
   const { status, body } = await api("/v1/connectors/" + encodeURIComponent(connector) + "/capabilities/" + encodeURIComponent(id));
   if (status !== 200) return;
   state.current = { connector, id, schema: body.inputSchema };
@@ -272,6 +280,94 @@ function branch(key, value, depth) {
   return el("div", { class: "leaf" }, label, document.createTextNode(JSON.stringify(value)));
 }
 
+// --- Seed 002's enrollment step, by hand -------------------------------------
+
+const enrollment = { execution: null };
+
+function openEnrollment(button) {
+  select(button, "enrollment");
+  document.getElementById("enroll-user").focus();
+}
+
+async function startEnrollment(event) {
+  event.preventDefault();
+  const tenant = document.getElementById("tenant").value.trim();
+  const user = { id: document.getElementById("enroll-user").value.trim() };
+  const email = document.getElementById("enroll-email").value.trim();
+  const phone = document.getElementById("enroll-phone").value.trim();
+  if (email) user.email = email;
+  if (phone) user.mobilePhone = phone;
+  const path = "/v1/tenants/" + encodeURIComponent(tenant) + "/flows/mfa-enrollment/executions";
+  const answer = await api(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ user }) });
+  showExecution(answer);
+}
+
+async function act(action, body) {
+  const href = enrollment.execution._links.self.href;
+  const answer = await api(href, {
+    method: "POST",
+    headers: { "content-type": "application/vnd.pingidentity." + action + "+json" },
+    body: JSON.stringify(body),
+  });
+  showExecution(answer);
+}
+
+// The newest OTP the development emulator sent for `device` (serve --dev).
+async function otpFromOutbox(device) {
+  const { status, body } = await api("/v1/dev/outbox");
+  if (status !== 200) return null;
+  const sent = (body.messages || []).filter((m) => m.device_id === device).pop();
+  return sent ? sent.otp : null;
+}
+
+function showExecution({ status, body }) {
+  const box = document.getElementById("execution");
+  if (status >= 400) {
+    // The execution stays as it was; PingOne's error is shown with it.
+    const error = el("div", { class: "error-box", role: "alert", id: "execution-error" }, el("h3", { text: "Error (" + status + ")" }));
+    error.append(tree(body, 1));
+    box.querySelector("#execution-error")?.remove();
+    box.prepend(error);
+    return;
+  }
+  enrollment.execution = body;
+  const done = body.status === "COMPLETED";
+  const heading = el("h3", { id: "enrollment-status", text: done ? "COMPLETED: " + body.result.type : body.status });
+  const actions = el("div", { class: "actions" });
+  for (const action of Object.keys(body._links || {}).filter((k) => k !== "self")) actions.append(actionForm(action, body));
+  box.replaceChildren(heading, actions, el("h4", { text: "Execution" }), tree(body, 0));
+  const first = actions.querySelector("select, input, button");
+  if (first) first.focus();
+}
+
+function actionForm(action, execution) {
+  const form = el("form", { class: "action", "data-action": action, novalidate: true });
+  const submit = el("button", { type: "submit", text: action });
+  let body = () => ({});
+  if (action === "device.create") {
+    const type = el("select", { id: "create-type" });
+    for (const t of execution.allowedtypes || []) type.append(el("option", { value: t, text: t }));
+    const nickname = el("input", { id: "create-nickname", type: "text" });
+    form.append(el("div", { class: "field" }, el("label", { for: "create-type", text: "Device type" }), type),
+      el("div", { class: "field" }, el("label", { for: "create-nickname", text: "Nickname" }), nickname));
+    body = () => (nickname.value ? { type: type.value, nickname: nickname.value } : { type: type.value });
+  } else if (action === "device.activate") {
+    const otp = el("input", { id: "activate-otp", type: "text", inputmode: "numeric", autocomplete: "one-time-code" });
+    const read = el("button", { type: "button", id: "read-otp", text: "Read the OTP from the emulator's outbox" });
+    read.addEventListener("click", async () => {
+      const code = await otpFromOutbox(execution.device && execution.device.id);
+      otp.value = code || "";
+      if (!code) otp.setAttribute("placeholder", "nothing in the outbox (serve --dev only)");
+      otp.focus();
+    });
+    form.append(el("div", { class: "field" }, el("label", { for: "activate-otp", text: "One-time passcode" }), otp, read));
+    body = () => ({ otp: otp.value.trim() });
+  }
+  form.append(submit);
+  form.addEventListener("submit", (event) => { event.preventDefault(); act(action, body()); });
+  return form;
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   takeKey();
   document.getElementById("api-key").value = state.key ? "••••••••" : "";
@@ -282,5 +378,6 @@ document.addEventListener("DOMContentLoaded", () => {
     loadCatalog();
   });
   document.getElementById("input-form").addEventListener("submit", invoke);
+  document.getElementById("enrollment-form").addEventListener("submit", startEnrollment);
   if (state.key) loadCatalog();
 });

@@ -62,7 +62,12 @@ struct Inner {
     ready: AtomicBool,
     /// Seed 002's step as flow executions, when step flows are configured.
     executions: Option<connector_executions::Executions>,
+    /// What the development emulator sent (`serve --dev` only).
+    dev_outbox: std::sync::OnceLock<DevOutbox>,
 }
+
+/// Reads the messages a development emulator "sent" (OTPs), as JSON.
+pub type DevOutbox = Box<dyn Fn() -> serde_json::Value + Send + Sync>;
 
 impl Service {
     /// A service over `runtime` (its connectors loaded) with `keys`; reads
@@ -90,6 +95,7 @@ impl Service {
                 tenant_limits,
                 server: config.server.clone(),
                 ready: AtomicBool::new(false),
+                dev_outbox: std::sync::OnceLock::new(),
             }),
         };
         service.reload()?;
@@ -172,6 +178,18 @@ impl Service {
     /// The router of every route of [`routes::ROUTES`].
     pub fn router(&self) -> axum::Router {
         routes::router(self.clone())
+    }
+
+    /// Serves `outbox` at `GET /v1/dev/outbox` (admin keys only), for the
+    /// playground to read the OTPs a development emulator sent. Only
+    /// `serve --dev` sets it; elsewhere the route answers 404. A second
+    /// call changes nothing.
+    pub fn set_dev_outbox(&self, outbox: DevOutbox) {
+        let _ = self.inner.dev_outbox.set(outbox);
+    }
+
+    pub(crate) fn dev_outbox(&self) -> Option<&DevOutbox> {
+        self.inner.dev_outbox.get()
     }
 
     /// The flow executions, when step flows are configured.
