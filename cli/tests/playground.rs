@@ -167,3 +167,23 @@ fn enrollment_step_by_hand_to_enrolled_with_the_otp_from_the_outbox() {
     wait_for_status(&browser, "COMPLETED: ENROLLED");
     std::fs::write(artifacts().join("enrolled.png"), browser.screenshot()).expect("the screenshot");
 }
+
+#[test]
+fn a_narrow_window_scrolls_down_not_sideways() {
+    let Some(browser) = Browser::start(420, 800) else {
+        return;
+    };
+    let dev = Dev::start();
+    browser.goto(dev.announced["page"].as_str().expect("the page URL"));
+    browser.click("[data-capability=\"pingone-mfa/createDevice\"]");
+    browser.find("#fields [data-pointer=\"/userId\"]");
+    let overflow = browser.execute(
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+        json!([]),
+    );
+    assert!(
+        overflow.as_i64().unwrap_or(1) <= 0,
+        "{overflow} px wider than the window"
+    );
+    std::fs::write(artifacts().join("narrow.png"), browser.screenshot()).expect("the screenshot");
+}
