@@ -187,3 +187,58 @@ fn a_narrow_window_scrolls_down_not_sideways() {
     );
     std::fs::write(artifacts().join("narrow.png"), browser.screenshot()).expect("the screenshot");
 }
+
+#[test]
+fn a_flow_definition_as_a_graph_with_its_node_types() {
+    let Some(browser) = Browser::start(1280, 800) else {
+        return;
+    };
+    let dev = Dev::start();
+    browser.goto(dev.announced["page"].as_str().expect("the page URL"));
+    browser.click("[data-flow=\"sign-on-and-mfa\"]");
+    browser.find("#flow-graph svg");
+    let definition: Value = serde_json::from_slice(
+        &std::fs::read(connector_testkit::templates::flows_dir().join("sign-on-and-mfa.json"))
+            .expect("the flow file"),
+    )
+    .expect("JSON");
+    let elements = &definition["graphData"]["elements"];
+    let counts = browser.execute(
+        "return [document.querySelectorAll('#flow-graph .node').length,\
+                 document.querySelectorAll('#flow-graph .edge').length,\
+                 [...document.querySelectorAll('#flow-graph .node')].map(n => n.getAttribute('data-type'))];",
+        json!([]),
+    );
+    assert_eq!(
+        counts[0],
+        json!(elements["nodes"].as_array().unwrap().len())
+    );
+    assert_eq!(
+        counts[1],
+        json!(elements["edges"].as_array().unwrap().len())
+    );
+    let types: Vec<&str> = elements["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["data"]["nodeType"].as_str().unwrap())
+        .collect();
+    assert_eq!(counts[2], json!(types));
+    browser.click("#flow-graph .node[data-node=\"readUser\"]");
+    let title = browser.wait_for(
+        "the node's details",
+        "const h = document.querySelector('#flow-node-title'); return h && h.textContent;",
+    );
+    assert_eq!(title, json!("CONNECTION: Read the user's MFA state"));
+    // The graph scrolls in its own box; the page does not scroll sideways.
+    let overflow = browser.execute(
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+        json!([]),
+    );
+    assert!(
+        overflow.as_i64().unwrap_or(1) <= 0,
+        "{overflow} px wider than the window"
+    );
+    std::fs::write(artifacts().join("flow-graph.png"), browser.screenshot())
+        .expect("the screenshot");
+}

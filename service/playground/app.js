@@ -57,7 +57,14 @@ async function loadCatalog() {
   }
   const flows = el("button", { type: "button", id: "open-enrollment", text: "MFA enrollment (seed 002)" });
   flows.addEventListener("click", () => openEnrollment(flows));
-  catalog.append(el("h2", { text: "Flows" }), el("ul", {}, el("li", {}, flows)));
+  const flowList = el("ul", {}, el("li", {}, flows));
+  const definitions = await api("/v1/flows");
+  for (const flow of (definitions.status === 200 && definitions.body.flows) || []) {
+    const button = el("button", { type: "button", "data-flow": flow.flowId, text: flow.name || flow.flowId });
+    button.addEventListener("click", () => openFlow(flow, button));
+    flowList.append(el("li", {}, button));
+  }
+  catalog.append(el("h2", { text: "Flows" }), flowList);
   const tenants = await api("/v1/admin/tenants");
   if (tenants.status === 200) {
     const names = (tenants.body.tenants || []).map((t) => t.name || t.tenant).filter(Boolean);
@@ -68,7 +75,7 @@ async function loadCatalog() {
 function select(button, section) {
   for (const b of document.querySelectorAll("nav button")) b.removeAttribute("aria-current");
   button.setAttribute("aria-current", "true");
-  for (const id of ["capability", "enrollment"]) document.getElementById(id).hidden = id !== section;
+  for (const id of ["capability", "flow", "enrollment"]) document.getElementById(id).hidden = id !== section;
 }
 
 async function openCapability(connector, id, button) {
@@ -278,6 +285,82 @@ function branch(key, value, depth) {
     return details;
   }
   return el("div", { class: "leaf" }, label, document.createTextNode(JSON.stringify(value)));
+}
+
+// --- Flow definitions as graphs ---------------------------------------------
+
+const SVG = "http://www.w3.org/2000/svg";
+
+function svg(tag, attrs = {}, text) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// Layers by longest distance from a start node (one with no incoming edge),
+// so every edge points right; within a layer, the file's order.
+function layout(nodes, edges) {
+  const depth = new Map(nodes.map((n) => [n.id, 0]));
+  for (let round = 0; round < nodes.length; round++) {
+    let moved = false;
+    for (const e of edges) {
+      const next = (depth.get(e.source) ?? 0) + 1;
+      if (depth.has(e.target) && next > depth.get(e.target) && next < nodes.length) { depth.set(e.target, next); moved = true; }
+    }
+    if (!moved) break;
+  }
+  const rows = new Map();
+  const place = new Map();
+  for (const n of nodes) {
+    const d = depth.get(n.id);
+    const row = rows.get(d) || 0;
+    rows.set(d, row + 1);
+    place.set(n.id, { x: 20 + d * 210, y: 20 + row * 86 });
+  }
+  return place;
+}
+
+function openFlow(flow, button) {
+  select(button, "flow");
+  document.getElementById("flow-title").textContent = flow.name || flow.flowId;
+  document.getElementById("flow-description").textContent = flow.description || "";
+  const elements = (flow.graphData && flow.graphData.elements) || {};
+  const nodes = (elements.nodes || []).map((n) => n.data);
+  const edges = (elements.edges || []).map((e) => e.data);
+  const place = layout(nodes, edges);
+  const width = Math.max(...[...place.values()].map((p) => p.x)) + 200;
+  const height = Math.max(...[...place.values()].map((p) => p.y)) + 80;
+  const graph = svg("svg", { viewBox: "0 0 " + width + " " + height, width, height, role: "group", "aria-label": "The flow's nodes and edges" });
+  const marker = svg("marker", { id: "arrow", viewBox: "0 0 10 10", refX: "10", refY: "5", markerWidth: "7", markerHeight: "7", orient: "auto" });
+  marker.append(svg("path", { d: "M0,0 L10,5 L0,10 z", fill: "#57606a" }));
+  const defs = svg("defs");
+  defs.append(marker);
+  graph.append(defs);
+  for (const e of edges) {
+    const a = place.get(e.source), b = place.get(e.target);
+    if (!a || !b) continue;
+    graph.append(svg("line", { class: "edge", "data-source": e.source, "data-target": e.target,
+      x1: a.x + 170, y1: a.y + 30, x2: b.x, y2: b.y + 30, stroke: "#57606a", "marker-end": "url(#arrow)" }));
+  }
+  for (const n of nodes) {
+    const p = place.get(n.id);
+    const g = svg("g", { class: "node", "data-node": n.id, "data-type": n.nodeType, tabindex: "0", role: "button",
+      "aria-label": n.nodeType + ": " + (n.title || n.id), transform: "translate(" + p.x + "," + p.y + ")" });
+    g.append(svg("title", {}, n.title || n.id), svg("rect", { width: "170", height: "60", rx: "6" }), svg("text", { x: "8", y: "20", class: "type" }, n.nodeType),
+      svg("text", { x: "8", y: "42" }, (n.title || n.id).slice(0, 24)));
+    const show = () => showNode(n);
+    g.addEventListener("click", show);
+    g.addEventListener("keydown", (event) => { if (event.key === "Enter" || event.key === " ") { event.preventDefault(); show(); } });
+    graph.append(g);
+  }
+  document.getElementById("flow-graph").replaceChildren(graph);
+  document.getElementById("flow-node").replaceChildren();
+}
+
+function showNode(node) {
+  for (const g of document.querySelectorAll("#flow-graph .node")) g.classList.toggle("selected", g.getAttribute("data-node") === node.id);
+  document.getElementById("flow-node").replaceChildren(el("h3", { id: "flow-node-title", text: node.nodeType + ": " + (node.title || node.id) }), tree(node, 0));
 }
 
 // --- Seed 002's enrollment step, by hand -------------------------------------

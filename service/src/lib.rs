@@ -64,6 +64,8 @@ struct Inner {
     executions: Option<connector_executions::Executions>,
     /// What the development emulator sent (`serve --dev` only).
     dev_outbox: std::sync::OnceLock<DevOutbox>,
+    /// Flow definitions the playground shows (DaVinci's export shape).
+    flows: std::sync::OnceLock<Vec<serde_json::Value>>,
 }
 
 /// Reads the messages a development emulator "sent" (OTPs), as JSON.
@@ -96,6 +98,7 @@ impl Service {
                 server: config.server.clone(),
                 ready: AtomicBool::new(false),
                 dev_outbox: std::sync::OnceLock::new(),
+                flows: std::sync::OnceLock::new(),
             }),
         };
         service.reload()?;
@@ -190,6 +193,16 @@ impl Service {
 
     pub(crate) fn dev_outbox(&self) -> Option<&DevOutbox> {
         self.inner.dev_outbox.get()
+    }
+
+    /// The flow definitions `GET /v1/flows` lists (for the playground's
+    /// graphs); none unless set. A second call changes nothing.
+    pub fn set_flows(&self, definitions: Vec<serde_json::Value>) {
+        let _ = self.inner.flows.set(definitions);
+    }
+
+    pub(crate) fn flows(&self) -> &[serde_json::Value] {
+        self.inner.flows.get().map_or(&[], Vec::as_slice)
     }
 
     /// The flow executions, when step flows are configured.

@@ -108,6 +108,8 @@ pub const ROUTES: &[Route] = &[
         responses: &[(200, "The connection is in use."), (400, "tenant: a setting is invalid (field names it)."), AUTH, (404, "No such connector, or not an admin key.")] },
     Route { method: "DELETE", path: "/v1/admin/tenants/{tenant}/connections/{connector}", operation: "deleteConnection", summary: "Remove a tenant's connection to a connector.", access: Access::Admin, body: None,
         responses: &[(204, "Removed."), AUTH, (404, "No such tenant or connection, or not an admin key.")] },
+    Route { method: "GET", path: "/v1/flows", operation: "listFlows", summary: "The flow definitions the service was given (DaVinci's export shape), for the playground's graphs; serve --dev gives it flows/.", access: Access::Key, body: None,
+        responses: &[(200, "The definitions."), AUTH] },
     Route { method: "GET", path: "/v1/dev/outbox", operation: "devOutbox", summary: "The messages (OTPs) the development emulator sent, newest last: connector-host serve --dev only.", access: Access::Admin, body: None,
         responses: &[(200, "The messages."), AUTH, (404, "Not serve --dev, or not an admin key.")] },
     Route { method: "POST", path: "/v1/admin/reload", operation: "reload", summary: "Read the tenants file again (as SIGHUP does).", access: Access::Admin, body: None,
@@ -146,6 +148,7 @@ fn handler(route: &Route) -> MethodRouter<Service> {
         "deleteConnection" => on(f, admin::delete_connection),
         "reload" => on(f, admin::reload),
         "devOutbox" => on(f, dev_outbox),
+        "listFlows" => on(f, list_flows),
         "startExecution" => on(f, executions::start),
         "readExecution" => on(f, executions::read),
         "actOnExecution" => on(f, executions::act),
@@ -207,6 +210,10 @@ fn unknown_connector(name: &str) -> Response {
         "unknownConnector",
         format!("no connector '{shown}'"),
     )
+}
+
+async fn list_flows(State(service): State<Service>) -> Json<Value> {
+    Json(json!({ "flows": service.flows() }))
 }
 
 async fn dev_outbox(State(service): State<Service>) -> Response {
