@@ -47,6 +47,35 @@ fn artifacts() -> PathBuf {
     dir
 }
 
+/// A browser at `width` x `height` on a fresh `serve --dev`'s page; `None`
+/// where no browser is installed.
+fn open_page(width: u32, height: u32) -> Option<(Browser, Dev)> {
+    let browser = Browser::start(width, height)?;
+    let dev = Dev::start();
+    browser.goto(dev.announced["page"].as_str().expect("the page URL"));
+    Some((browser, dev))
+}
+
+/// The emulator's first user.
+fn first_user(dev: &Dev) -> String {
+    dev.announced["emulator"]["users"][0]["id"]
+        .as_str()
+        .expect("a user")
+        .to_owned()
+}
+
+/// The page is no wider than the window: it scrolls down, not sideways.
+fn assert_no_sideways_scroll(browser: &Browser) {
+    let overflow = browser.execute(
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+        json!([]),
+    );
+    assert!(
+        overflow.as_i64().unwrap_or(1) <= 0,
+        "{overflow} px wider than the window"
+    );
+}
+
 /// Sets the form field at JSON pointer `pointer` (a text input or a select).
 fn set(browser: &Browser, pointer: &str, value: &str) {
     browser.execute(
@@ -59,16 +88,10 @@ fn set(browser: &Browser, pointer: &str, value: &str) {
 
 #[test]
 fn create_device_from_its_form_and_a_bad_field_marked() {
-    let Some(browser) = Browser::start(1280, 800) else {
+    let Some((browser, dev)) = open_page(1280, 800) else {
         return;
     };
-    let dev = Dev::start();
-    let page = dev.announced["page"].as_str().expect("the page URL");
-    let user = dev.announced["emulator"]["users"][0]["id"]
-        .as_str()
-        .expect("a user")
-        .to_owned();
-    browser.goto(page);
+    let user = first_user(&dev);
     // The key came in the fragment and left the address bar.
     let address = browser.execute("return location.href;", json!([]));
     assert!(
@@ -131,15 +154,10 @@ fn wait_for_status(browser: &Browser, wanted: &str) {
 
 #[test]
 fn enrollment_step_by_hand_to_enrolled_with_the_otp_from_the_outbox() {
-    let Some(browser) = Browser::start(1280, 800) else {
+    let Some((browser, dev)) = open_page(1280, 800) else {
         return;
     };
-    let dev = Dev::start();
-    let user = dev.announced["emulator"]["users"][0]["id"]
-        .as_str()
-        .expect("a user")
-        .to_owned();
-    browser.goto(dev.announced["page"].as_str().expect("the page URL"));
+    let user = first_user(&dev);
     browser.click("#open-enrollment");
     browser.type_into("#enroll-user", &user);
     browser.click("#enroll-start");
@@ -170,31 +188,20 @@ fn enrollment_step_by_hand_to_enrolled_with_the_otp_from_the_outbox() {
 
 #[test]
 fn a_narrow_window_scrolls_down_not_sideways() {
-    let Some(browser) = Browser::start(420, 800) else {
+    let Some((browser, _dev)) = open_page(420, 800) else {
         return;
     };
-    let dev = Dev::start();
-    browser.goto(dev.announced["page"].as_str().expect("the page URL"));
     browser.click("[data-capability=\"pingone-mfa/createDevice\"]");
     browser.find("#fields [data-pointer=\"/userId\"]");
-    let overflow = browser.execute(
-        "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
-        json!([]),
-    );
-    assert!(
-        overflow.as_i64().unwrap_or(1) <= 0,
-        "{overflow} px wider than the window"
-    );
+    assert_no_sideways_scroll(&browser);
     std::fs::write(artifacts().join("narrow.png"), browser.screenshot()).expect("the screenshot");
 }
 
 #[test]
 fn a_flow_definition_as_a_graph_with_its_node_types() {
-    let Some(browser) = Browser::start(1280, 800) else {
+    let Some((browser, _dev)) = open_page(1280, 800) else {
         return;
     };
-    let dev = Dev::start();
-    browser.goto(dev.announced["page"].as_str().expect("the page URL"));
     browser.click("[data-flow=\"sign-on-and-mfa\"]");
     browser.find("#flow-graph svg");
     let definition: Value = serde_json::from_slice(
@@ -231,14 +238,7 @@ fn a_flow_definition_as_a_graph_with_its_node_types() {
     );
     assert_eq!(title, json!("CONNECTION: Read the user's MFA state"));
     // The graph scrolls in its own box; the page does not scroll sideways.
-    let overflow = browser.execute(
-        "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
-        json!([]),
-    );
-    assert!(
-        overflow.as_i64().unwrap_or(1) <= 0,
-        "{overflow} px wider than the window"
-    );
+    assert_no_sideways_scroll(&browser);
     std::fs::write(artifacts().join("flow-graph.png"), browser.screenshot())
         .expect("the screenshot");
 }
