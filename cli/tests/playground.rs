@@ -242,3 +242,47 @@ fn a_flow_definition_as_a_graph_with_its_node_types() {
     std::fs::write(artifacts().join("flow-graph.png"), browser.screenshot())
         .expect("the screenshot");
 }
+
+#[test]
+fn a_connection_is_saved_with_its_secret_write_only() {
+    let Some((browser, _dev)) = open_page(1280, 800) else {
+        return;
+    };
+    browser.click("[data-connect=\"pingone-mfa\"]");
+    browser.find("#connection-fields [data-pointer=\"/clientSecret\"]");
+    let secret_input = browser.execute(
+        "const n = document.querySelector('#connection-fields [data-pointer=\"/clientSecret\"]');\
+         return n && [n.type, n.value];",
+        json!([]),
+    );
+    assert_eq!(secret_input, json!(["password", ""]));
+    let secret = "page-secret-0123456789";
+    browser.type_into("#connection-tenant", "acme-page");
+    for (pointer, value) in [
+        ("/environmentId", "0b4a8f6e-5a1c-4c8e-9d7e-1f2a3b4c5d6e"),
+        ("/clientId", "0b4a8f6e-5a1c-4c8e-9d7e-1f2a3b4c5d6f"),
+        ("/clientSecret", secret),
+    ] {
+        browser.type_into(
+            &format!("#connection-fields [data-pointer=\"{pointer}\"]"),
+            value,
+        );
+    }
+    browser.click("#connect");
+    let saved = browser.wait_for(
+        "the saved connection",
+        "const o = document.querySelector('#connection-saved'); return o && o.textContent;",
+    );
+    assert!(
+        saved.as_str().unwrap_or_default().contains("acme-page"),
+        "{saved}"
+    );
+    // Written once, then gone: in no field, no text and no storage of the page.
+    let seen = browser.execute(
+        "const values = [...document.querySelectorAll('input')].map(n => n.value).join(' ');\
+         const stored = JSON.stringify(Object.assign({}, sessionStorage, localStorage));\
+         return [document.body.innerText, values, stored].some(t => t.includes(arguments[0]));",
+        json!([secret]),
+    );
+    assert_eq!(seen, json!(false));
+}

@@ -53,6 +53,9 @@ async function loadCatalog() {
       button.addEventListener("click", () => openCapability(connector.name, capability.id, button));
       list.append(el("li", {}, button));
     }
+    const connect = el("button", { type: "button", "data-connect": connector.name, text: "Connect a tenant" });
+    connect.addEventListener("click", () => openConnection(connector.name, connect));
+    list.append(el("li", {}, connect));
     catalog.append(el("h2", { text: connector.title || connector.name }), list);
   }
   const flows = el("button", { type: "button", id: "open-enrollment", text: "MFA enrollment (seed 002)" });
@@ -65,6 +68,11 @@ async function loadCatalog() {
     flowList.append(el("li", {}, button));
   }
   catalog.append(el("h2", { text: "Flows" }), flowList);
+  loadTenants();
+}
+
+// The tenants a key may list (admin keys), as suggestions.
+async function loadTenants() {
   const tenants = await api("/v1/admin/tenants");
   if (tenants.status === 200) {
     const names = (tenants.body.tenants || []).map((t) => t.name || t.tenant).filter(Boolean);
@@ -75,7 +83,7 @@ async function loadCatalog() {
 function select(button, section) {
   for (const b of document.querySelectorAll("nav button")) b.removeAttribute("aria-current");
   button.setAttribute("aria-current", "true");
-  for (const id of ["capability", "flow", "enrollment"]) document.getElementById(id).hidden = id !== section;
+  for (const id of ["capability", "connection", "flow", "enrollment"]) document.getElementById(id).hidden = id !== section;
 }
 
 async function openCapability(connector, id, button) {
@@ -175,6 +183,9 @@ function field(root, schema, pointer, name, required) {
     for (const [value, text] of [["", "(not set)"], ["true", "true"], ["false", "false"]]) input.append(el("option", { value, text }));
   } else if (kind === "integer" || kind === "number") {
     input = el("input", { id, type: "number", step: kind === "integer" ? "1" : "any" });
+  } else if (kind === "string" && schema.secret) {
+    // A secret setting is write-only: never filled in, never read back.
+    input = el("input", { id, type: "password", autocomplete: "new-password", spellcheck: "false", "data-secret": "true" });
   } else if (kind === "string") {
     input = el("input", { id, type: "text", spellcheck: "false", list: schema.examples ? id + "-examples" : null });
     if (schema.examples) {
@@ -254,10 +265,10 @@ async function invoke(event) {
 }
 
 // Marks the field a JSON pointer names, or the closest enclosing one.
-function markField(pointer, message) {
+function markField(pointer, message, root = "#fields") {
   let target = null;
   for (let p = pointer; ; p = p.slice(0, p.lastIndexOf("/"))) {
-    target = document.querySelector('#fields [data-pointer="' + CSS.escape(p) + '"]');
+    target = document.querySelector(root + ' [data-pointer="' + CSS.escape(p) + '"]');
     if (target || !p) break;
   }
   if (!target) return;
@@ -285,6 +296,39 @@ function branch(key, value, depth) {
     return details;
   }
   return el("div", { class: "leaf" }, label, document.createTextNode(JSON.stringify(value)));
+}
+
+// --- A tenant's connection, through the admin API ---------------------------
+
+async function openConnection(connector, button) {
+  select(button, "connection");
+  const { status, body } = await api("/v1/connectors/" + encodeURIComponent(connector));
+  if (status !== 200) return;
+  state.connection = connector;
+  document.getElementById("connection-title").textContent = "Connect a tenant to " + (body.title || body.name);
+  document.getElementById("connection-fields").replaceChildren(...objectFields(body.settings, body.settings, ""));
+  document.getElementById("connection-result").replaceChildren();
+  document.getElementById("connection-tenant").focus();
+}
+
+async function saveConnection(event) {
+  event.preventDefault();
+  const fields = document.getElementById("connection-fields");
+  const settings = collect(fields);
+  // Write-only: the secrets leave the page with this request and nowhere else.
+  for (const secret of fields.querySelectorAll("[data-secret]")) secret.value = "";
+  const tenant = document.getElementById("connection-tenant").value.trim();
+  const path = "/v1/admin/tenants/" + encodeURIComponent(tenant) + "/connections/" + encodeURIComponent(state.connection);
+  const { status, body } = await api(path, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(settings) });
+  const result = document.getElementById("connection-result");
+  if (status === 200) {
+    result.replaceChildren(el("div", { class: "ok-box", id: "connection-saved" }, el("h3", { text: "Saved (" + status + ")" }), tree(body, 0)));
+    loadTenants();
+  } else {
+    const error = (body && body.error) || {};
+    result.replaceChildren(el("div", { class: "error-box", role: "alert" }, el("h3", { text: "Error (" + status + ")" }), tree(error, 0)));
+    if (error.field) markField("/" + error.field.split(".")[0], error.message || error.summary, "#connection-fields");
+  }
 }
 
 // --- Flow definitions as graphs ---------------------------------------------
@@ -462,5 +506,6 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   document.getElementById("input-form").addEventListener("submit", invoke);
   document.getElementById("enrollment-form").addEventListener("submit", startEnrollment);
+  document.getElementById("connection-form").addEventListener("submit", saveConnection);
   if (state.key) loadCatalog();
 });
