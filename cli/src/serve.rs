@@ -196,13 +196,16 @@ async fn dev(port: u16, components: &Components, out: &mut Out) -> anyhow::Resul
     let service = Service::new(runtime, &config, Keys::single("dev", &key, true, &["*"]))?;
     service.registry().insert(DEV_TENANT, tenant);
     // The flow templates, for the playground's graphs.
-    let mut flows = Vec::new();
-    for entry in std::fs::read_dir(connector_testkit::templates::flows_dir())? {
-        let path = entry?.path();
-        if path.extension().is_some_and(|e| e == "json") {
-            flows.push(serde_json::from_slice::<Value>(&std::fs::read(&path)?)?);
-        }
-    }
+    // The library that `demo` and `flow run` load, so that the page shows
+    // the same checked definitions the engine runs.
+    let library = connector_testkit::templates::library(
+        service.runtime(),
+        &connector_testkit::templates::flows_dir(),
+    )?;
+    let mut flows: Vec<Value> = library
+        .flows()
+        .map(serde_json::to_value)
+        .collect::<Result<_, _>>()?;
     flows.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
     service.set_flows(flows);
     let outbox = emulator.outbox_reader();

@@ -91,7 +91,6 @@ async function openCapability(connector, id, button) {
   const { status, body } = await api("/v1/connectors/" + encodeURIComponent(connector) + "/capabilities/" + encodeURIComponent(id));
   if (status !== 200) return;
   state.current = { connector, id, schema: body.inputSchema };
-  document.getElementById("capability").hidden = false;
   document.getElementById("capability-title").textContent = body.title;
   document.getElementById("capability-description").textContent = body.description || "";
   const fields = document.getElementById("fields");
