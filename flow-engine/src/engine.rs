@@ -363,20 +363,20 @@ fn next_plain(
         .ok_or_else(|| node_error(flow, id, "no edge on".into()))
 }
 
-fn check_input(flow: &FlowDefinition, input: &Value) -> Result<(), FlowError> {
+/// Checks `input` against `flow`'s input schema.
+pub(crate) fn check_input(flow: &FlowDefinition, input: &Value) -> Result<(), FlowError> {
     let validator =
         jsonschema::validator_for(&flow.input_schema).map_err(|e| FlowError::Definition {
             pointer: "/inputSchema".into(),
             message: e.to_string().chars().take(300).collect(),
         })?;
-    if let Some(error) = validator.iter_errors(input).next() {
-        return Err(FlowError::Input {
+    connector_runtime::schema_violation(&validator, input).map_err(|(pointer, message)| {
+        FlowError::Input {
             flow_id: flow.flow_id.clone(),
-            pointer: error.instance_path().to_string(),
-            message: error.to_string().chars().take(300).collect(),
-        });
-    }
-    Ok(())
+            pointer,
+            message: message.chars().take(300).collect(),
+        }
+    })
 }
 
 /// Whether `condition` holds in `scope`.

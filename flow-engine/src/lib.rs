@@ -13,16 +13,19 @@
 //! Modules: `definition` (the types, their JSON Schema, loading with
 //! errors that point into the file), `template` (references), `library`
 //! (flows by id, checked against a runtime), `engine` (running one, with a
-//! [`Driver`] for the end user's side).
+//! [`Driver`] for the end user's side), `runs` (runs that outlive the call
+//! that started them: watched step by step, their waits answered later).
 
 pub mod definition;
 pub mod engine;
 pub mod library;
+pub mod runs;
 pub mod template;
 
 pub use definition::{schema, FlowDefinition, NodeKind, WaitKind};
 pub use engine::{Driver, Engine, FlowRun, Step, WaitRequest};
 pub use library::FlowLibrary;
+pub use runs::{Answerer, BoxedDriver, RunLimits, RunStatus, RunView, Runs};
 
 use serde_json::{json, Value};
 
@@ -75,6 +78,27 @@ pub enum FlowError {
         /// travel by value).
         error: Box<connector_runtime::Error>,
     },
+    /// No run has this id, or it is another owner's (the same answer, so a
+    /// caller learns nothing about others' runs), or it was forgotten.
+    #[error("no flow run '{run_id}'")]
+    UnknownRun {
+        /// The id asked for.
+        run_id: String,
+    },
+    /// An answer came for a run that is not at a wait (or at another one).
+    #[error("flow run '{run_id}' takes no answer now: {message}")]
+    NotWaiting {
+        /// The run.
+        run_id: String,
+        /// Why not.
+        message: String,
+    },
+    /// As many runs as allowed are unfinished.
+    #[error("{limit} flow runs are unfinished, as many as allowed; retry once one ends")]
+    TooManyRuns {
+        /// The bound.
+        limit: usize,
+    },
 }
 
 impl FlowError {
@@ -109,6 +133,15 @@ impl FlowError {
                 flow_id, node_id, ..
             } => {
                 json!({ "error": { "kind": "flowNode", "flow": flow_id, "node": node_id, "summary": summary } })
+            }
+            FlowError::UnknownRun { run_id } => {
+                json!({ "error": { "kind": "unknownRun", "run": run_id, "summary": summary } })
+            }
+            FlowError::NotWaiting { run_id, .. } => {
+                json!({ "error": { "kind": "notWaiting", "run": run_id, "summary": summary } })
+            }
+            FlowError::TooManyRuns { limit } => {
+                json!({ "error": { "kind": "tooManyRuns", "limit": limit, "summary": summary } })
             }
             FlowError::Invocation {
                 flow_id,

@@ -129,11 +129,9 @@ pub(crate) fn check_output(
 
 /// Validates `value`; on failure, the first error's JSON pointer and message
 /// (with the offending value masked: it may be an OTP). A missing required
-/// field is reported at the field's own pointer, not at its parent.
-pub(crate) fn check(
-    validator: &jsonschema::Validator,
-    value: &Value,
-) -> Result<(), (String, String)> {
+/// field is reported at the field's own pointer, not at its parent. The
+/// flow engine checks a flow's input with it too, so both answer alike.
+pub fn check(validator: &jsonschema::Validator, value: &Value) -> Result<(), (String, String)> {
     // `is_valid` stops at the first failure and builds no error values:
     // the common case pays only for the check.
     if validator.is_valid(value) {

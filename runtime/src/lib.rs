@@ -55,6 +55,7 @@ mod bindings {
 
 pub use connector::Connector;
 pub use connector_manifest::{Auth, ClientAuth, Manifest, ManifestError};
+pub use contract::check as schema_violation;
 pub use contract::CapabilityInfo;
 pub use error::{
     ApiErrorDetail, Error, Limit, MAX_DETAILS, MAX_DETAIL_MESSAGE_BYTES, MAX_FIELD_BYTES,

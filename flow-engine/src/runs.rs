@@ -1,0 +1,636 @@
+//! Runs that outlive the call that started them: a flow starts now, is
+//! watched step by step, and its wait nodes are answered later, by whoever
+//! watches it (a page, a flow engine's own user interface) or by an end
+//! user the embedder supplies. `connector-host serve` keeps its runs here.
+//!
+//! Invariants:
+//! - A run belongs to the tenant it was started for (its `owner`); every
+//!   other owner gets [`FlowError::UnknownRun`], as for a run that does not
+//!   exist, so a caller learns nothing about other tenants' runs.
+//! - Nothing waits unbounded: an unanswered wait fails the run after
+//!   [`RunLimits::answer_timeout`], a watch returns after the time it asked
+//!   for, the engine's own bounds ([`crate::engine::MAX_STEPS`], the
+//!   tenant's limits) end a run that keeps going, and at most
+//!   [`RunLimits::max_live`] runs are unfinished at once.
+//! - Finished runs are kept for [`RunLimits::keep_for`], at most
+//!   [`RunLimits::keep_finished`] of them, oldest forgotten first.
+//!
+//! Runs live in the memory of the process that started them: the engine's
+//! future holds the run's place in the flow and cannot move elsewhere.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use connector_runtime::{Runtime, Tenant};
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::{oneshot, watch};
+
+use crate::engine::{check_input, Driver, Engine, Step, WaitRequest};
+use crate::library::FlowLibrary;
+use crate::FlowError;
+
+/// The bounds of a set of runs.
+#[derive(Debug, Clone, Copy)]
+pub struct RunLimits {
+    /// How many runs may be unfinished (running or waiting) at once.
+    pub max_live: usize,
+    /// How many finished runs are kept to be read.
+    pub keep_finished: usize,
+    /// How long a finished run is kept.
+    pub keep_for: Duration,
+    /// How long a wait answered by the watcher stays open; then the run
+    /// fails, as a DaVinci flow whose user walked away does.
+    pub answer_timeout: Duration,
+}
+
+impl Default for RunLimits {
+    fn default() -> RunLimits {
+        RunLimits {
+            max_live: 32,
+            keep_finished: 64,
+            keep_for: Duration::from_secs(30 * 60),
+            answer_timeout: Duration::from_secs(10 * 60),
+        }
+    }
+}
+
+/// A [`Driver`] behind a box: the end user an embedder supplies for runs it
+/// does not answer itself. Every [`Driver`] is one.
+pub trait BoxedDriver: Send {
+    /// [`Driver::answer`], boxed.
+    fn answer_boxed<'a>(
+        &'a mut self,
+        request: &'a WaitRequest,
+    ) -> Pin<Box<dyn Future<Output = Result<Value, String>> + Send + 'a>>;
+
+    /// [`Driver::step`].
+    fn step_boxed(&mut self, step: &Step);
+}
+
+impl<D: Driver> BoxedDriver for D {
+    fn answer_boxed<'a>(
+        &'a mut self,
+        request: &'a WaitRequest,
+    ) -> Pin<Box<dyn Future<Output = Result<Value, String>> + Send + 'a>> {
+        Box::pin(self.answer(request))
+    }
+
+    fn step_boxed(&mut self, step: &Step) {
+        self.step(step)
+    }
+}
+
+/// Who answers a run's wait nodes.
+pub enum Answerer {
+    /// Whoever watches the run, through [`Runs::answer`].
+    Watcher,
+    /// The end user the embedder supplies (in `serve --dev`, the
+    /// emulator's), without the watcher's part.
+    EndUser(Box<dyn BoxedDriver>),
+}
+
+/// Where a run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RunStatus {
+    /// Running a node.
+    Running,
+    /// At a wait node, for the watcher's answer.
+    Waiting,
+    /// At a result node.
+    Completed,
+    /// Ended by an error (`error` says which node and why).
+    Failed,
+}
+
+impl RunStatus {
+    fn finished(self) -> bool {
+        matches!(self, RunStatus::Completed | RunStatus::Failed)
+    }
+}
+
+/// What a watcher sees of a run.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunView {
+    /// The run's id.
+    pub id: String,
+    /// The flow it runs.
+    pub flow_id: String,
+    /// Where it is.
+    pub status: RunStatus,
+    /// Grows with every change; a watch asks for a version past the one it saw.
+    pub version: u64,
+    /// How many steps it has taken in all.
+    pub step_count: usize,
+    /// The index of the first step in `steps`.
+    pub after: usize,
+    /// Its steps from `after` on, in order, sub-flows' included.
+    pub steps: Vec<Step>,
+    /// What its wait node asks, while it is `WAITING`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wait: Option<WaitRequest>,
+    /// The result node's output, once `COMPLETED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+    /// The error's object (`kind`, `summary`, `node`, ...), once `FAILED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<Value>,
+    /// `watcher` or `endUser`: who answers its waits.
+    pub answered_by: &'static str,
+}
+
+/// One run's state.
+struct Run {
+    owner: String,
+    flow_id: String,
+    status: RunStatus,
+    steps: Vec<Step>,
+    /// The open wait and where its answer goes.
+    wait: Option<(WaitRequest, oneshot::Sender<Value>)>,
+    result: Option<Value>,
+    error: Option<Value>,
+    answered_by: &'static str,
+    finished_at: Option<Instant>,
+    /// The version, which watchers wait on.
+    changed: watch::Sender<u64>,
+}
+
+impl Run {
+    fn view(&self, id: &str, after: usize) -> RunView {
+        let after = after.min(self.steps.len());
+        RunView {
+            id: id.to_owned(),
+            flow_id: self.flow_id.clone(),
+            status: self.status,
+            version: *self.changed.borrow(),
+            step_count: self.steps.len(),
+            after,
+            steps: self.steps[after..].to_vec(),
+            wait: self.wait.as_ref().map(|(request, _)| request.clone()),
+            result: self.result.clone(),
+            error: self.error.clone(),
+            answered_by: self.answered_by,
+        }
+    }
+
+    fn bump(&self) {
+        self.changed.send_modify(|v| *v += 1);
+    }
+}
+
+/// A set of runs. Clone it freely; clones share the runs.
+#[derive(Clone, Default)]
+pub struct Runs {
+    shared: Arc<Shared>,
+}
+
+#[derive(Default)]
+struct Shared {
+    limits: RunLimits,
+    runs: Mutex<HashMap<String, Run>>,
+}
+
+impl Shared {
+    /// Changes run `id` with `change` and tells its watchers.
+    fn update(&self, id: &str, change: impl FnOnce(&mut Run)) {
+        if let Some(run) = self.runs.lock().unwrap().get_mut(id) {
+            change(run);
+            run.bump();
+        }
+    }
+}
+
+impl Runs {
+    /// No runs yet, with `limits`.
+    pub fn new(limits: RunLimits) -> Runs {
+        Runs {
+            shared: Arc::new(Shared {
+                limits,
+                runs: Mutex::default(),
+            }),
+        }
+    }
+
+    /// Starts flow `flow_id` of `library` with `input` for `tenant`, which
+    /// `owner` names, on a task of the current tokio runtime. The flow and
+    /// its input are checked before it starts, so those errors are the
+    /// answer to this call.
+    #[allow(clippy::too_many_arguments)]
+    pub fn start(
+        &self,
+        owner: &str,
+        runtime: &Runtime,
+        tenant: &Tenant,
+        library: &Arc<FlowLibrary>,
+        flow_id: &str,
+        input: Value,
+        answerer: Answerer,
+    ) -> Result<RunView, FlowError> {
+        let flow = library.get(flow_id).ok_or_else(|| FlowError::UnknownFlow {
+            flow_id: flow_id.chars().take(128).collect(),
+        })?;
+        check_input(flow, &input)?;
+        let limits = self.shared.limits;
+        let id = format!("{:032x}", rand::random::<u128>());
+        let view = {
+            let mut runs = self.shared.runs.lock().unwrap();
+            forget_old(&mut runs, &limits);
+            let live = runs.values().filter(|r| !r.status.finished()).count();
+            if live >= limits.max_live {
+                return Err(FlowError::TooManyRuns {
+                    limit: limits.max_live,
+                });
+            }
+            let (changed, _) = watch::channel(0);
+            let run = Run {
+                owner: owner.to_owned(),
+                flow_id: flow_id.to_owned(),
+                status: RunStatus::Running,
+                steps: Vec::new(),
+                wait: None,
+                result: None,
+                error: None,
+                answered_by: match answerer {
+                    Answerer::Watcher => "watcher",
+                    Answerer::EndUser(_) => "endUser",
+                },
+                finished_at: None,
+                changed,
+            };
+            let view = run.view(&id, 0);
+            runs.insert(id.clone(), run);
+            view
+        };
+        let mut driver = RunDriver {
+            shared: self.shared.clone(),
+            id: id.clone(),
+            end_user: match answerer {
+                Answerer::Watcher => None,
+                Answerer::EndUser(user) => Some(user),
+            },
+            answer_timeout: limits.answer_timeout,
+        };
+        let (runtime, tenant, library) = (runtime.clone(), tenant.clone(), library.clone());
+        let flow_id = flow_id.to_owned();
+        let shared = self.shared.clone();
+        tokio::spawn(async move {
+            let outcome = Engine::new(&runtime, &tenant, &library)
+                .run(&flow_id, input, &mut driver)
+                .await;
+            shared.update(&id, |run| {
+                run.wait = None;
+                run.finished_at = Some(Instant::now());
+                match outcome {
+                    Ok(done) => {
+                        run.status = RunStatus::Completed;
+                        run.result = Some(done.result);
+                    }
+                    Err(e) => {
+                        run.status = RunStatus::Failed;
+                        run.error = Some(e.to_json()["error"].clone());
+                    }
+                }
+            });
+        });
+        Ok(view)
+    }
+
+    /// Run `id` of `owner`, with its steps from `after` on, once its
+    /// version passes `since` or `wait` has gone by, whichever is first.
+    pub async fn watch(
+        &self,
+        owner: &str,
+        id: &str,
+        after: usize,
+        since: u64,
+        wait: Duration,
+    ) -> Result<RunView, FlowError> {
+        let mut changed = {
+            let runs = self.shared.runs.lock().unwrap();
+            let run = owned(&runs, owner, id)?;
+            if *run.changed.borrow() > since || run.status.finished() {
+                return Ok(run.view(id, after));
+            }
+            run.changed.subscribe()
+        };
+        // Either way the answer is the run as it is now: a timeout is not
+        // an error, only a watch that saw nothing new.
+        let _ = tokio::time::timeout(wait, changed.wait_for(|v| *v > since)).await;
+        let runs = self.shared.runs.lock().unwrap();
+        Ok(owned(&runs, owner, id)?.view(id, after))
+    }
+
+    /// Answers the wait run `id` of `owner` is at; `node_id`, when given,
+    /// must be the waiting node's (so that an answer meant for an earlier
+    /// wait is not taken for a later one).
+    pub fn answer(
+        &self,
+        owner: &str,
+        id: &str,
+        node_id: Option<&str>,
+        answer: Value,
+    ) -> Result<RunView, FlowError> {
+        let mut runs = self.shared.runs.lock().unwrap();
+        owned(&runs, owner, id)?;
+        let run = runs.get_mut(id).expect("checked above");
+        let not_waiting = |message: String| FlowError::NotWaiting {
+            run_id: id.to_owned(),
+            message,
+        };
+        let waiting_at = match &run.wait {
+            Some((request, _)) => request.node_id.clone(),
+            None if run.answered_by == "endUser" => {
+                return Err(not_waiting("its end user answers its waits".into()))
+            }
+            None => {
+                return Err(not_waiting(format!(
+                    "it is {}, not at a wait",
+                    serde_json::to_value(run.status).unwrap_or_default()
+                )))
+            }
+        };
+        if let Some(node) = node_id.filter(|n| *n != waiting_at) {
+            let node: String = node.chars().take(128).collect();
+            return Err(not_waiting(format!(
+                "it waits at node '{waiting_at}', not '{node}'"
+            )));
+        }
+        let (_, reply) = run.wait.take().expect("checked above");
+        run.status = RunStatus::Running;
+        // The engine's side went away only when the run ended, which clears
+        // the wait first: the send cannot fail while a wait is open.
+        let _ = reply.send(answer);
+        run.bump();
+        Ok(run.view(id, run.steps.len()))
+    }
+}
+
+/// Run `id`, if `owner`'s.
+fn owned<'r>(runs: &'r HashMap<String, Run>, owner: &str, id: &str) -> Result<&'r Run, FlowError> {
+    runs.get(id)
+        .filter(|run| run.owner == owner)
+        .ok_or_else(|| FlowError::UnknownRun {
+            run_id: id.chars().take(64).collect(),
+        })
+}
+
+/// Forgets finished runs past their keeping time, then the oldest finished
+/// ones past the count kept.
+fn forget_old(runs: &mut HashMap<String, Run>, limits: &RunLimits) {
+    let now = Instant::now();
+    runs.retain(|_, run| {
+        run.finished_at
+            .is_none_or(|at| now.duration_since(at) < limits.keep_for)
+    });
+    let mut finished: Vec<(Instant, String)> = runs
+        .iter()
+        .filter_map(|(id, run)| run.finished_at.map(|at| (at, id.clone())))
+        .collect();
+    if finished.len() > limits.keep_finished {
+        finished.sort();
+        let excess = finished.len() - limits.keep_finished;
+        for (_, id) in finished.into_iter().take(excess) {
+            runs.remove(&id);
+        }
+    }
+}
+
+/// The engine's driver of one run: steps go to the run, waits to the
+/// watcher (or the end user).
+struct RunDriver {
+    shared: Arc<Shared>,
+    id: String,
+    end_user: Option<Box<dyn BoxedDriver>>,
+    answer_timeout: Duration,
+}
+
+impl Driver for RunDriver {
+    async fn answer(&mut self, request: &WaitRequest) -> Result<Value, String> {
+        if let Some(user) = &mut self.end_user {
+            return user.answer_boxed(request).await;
+        }
+        let (reply, answer) = oneshot::channel();
+        self.shared.update(&self.id, |run| {
+            run.status = RunStatus::Waiting;
+            run.wait = Some((request.clone(), reply));
+        });
+        match tokio::time::timeout(self.answer_timeout, answer).await {
+            Ok(Ok(answer)) => Ok(answer),
+            Ok(Err(_)) => Err("the wait was closed".into()),
+            Err(_) => {
+                self.shared.update(&self.id, |run| {
+                    run.wait = None;
+                    run.status = RunStatus::Running;
+                });
+                Err(format!(
+                    "no answer within {} s",
+                    self.answer_timeout.as_secs()
+                ))
+            }
+        }
+    }
+
+    fn step(&mut self, step: &Step) {
+        if let Some(user) = &mut self.end_user {
+            user.step_boxed(step);
+        }
+        self.shared
+            .update(&self.id, |run| run.steps.push(step.clone()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use connector_runtime::{Limits, RuntimeConfig};
+    use serde_json::json;
+
+    /// A flow that asks for a code and ends with it: no connector runs, so
+    /// the runtime under it needs none.
+    const ASK: &str = r#"{
+      "flowId": "ask", "name": "Ask",
+      "inputSchema": { "type": "object", "required": ["who"], "properties": { "who": { "type": "string" } } },
+      "graphData": { "elements": {
+        "nodes": [
+          { "data": { "id": "askCode", "nodeType": "WAIT", "title": "Ask", "waitFor": "otp",
+                      "prompt": "The code", "context": { "who": "{{global.parameters.who}}" } } },
+          { "data": { "id": "done", "nodeType": "RESULT", "title": "Done",
+                      "output": { "code": "{{local.askCode.payload.output}}" } } }
+        ],
+        "edges": [ { "data": { "source": "askCode", "target": "done" } } ] } }
+    }"#;
+
+    struct World {
+        runtime: Runtime,
+        tenant: Tenant,
+        library: Arc<FlowLibrary>,
+    }
+
+    fn world() -> World {
+        let mut library = FlowLibrary::new();
+        library.add_json("ask.json", ASK).unwrap();
+        let config = RuntimeConfig {
+            max_instances: 4,
+            ..RuntimeConfig::default()
+        };
+        World {
+            runtime: Runtime::new(config).unwrap(),
+            tenant: Tenant::builder(Limits::default()).unwrap().build(),
+            library: Arc::new(library),
+        }
+    }
+
+    fn start(runs: &Runs, w: &World, owner: &str) -> Result<RunView, FlowError> {
+        runs.start(
+            owner,
+            &w.runtime,
+            &w.tenant,
+            &w.library,
+            "ask",
+            json!({ "who": "alice" }),
+            Answerer::Watcher,
+        )
+    }
+
+    /// Watches `id` until it is in `status` (ten seconds at most).
+    async fn until(runs: &Runs, id: &str, status: RunStatus) -> RunView {
+        let mut since = 0;
+        for _ in 0..100 {
+            let view = runs
+                .watch("a", id, 0, since, Duration::from_millis(100))
+                .await
+                .unwrap();
+            if view.status == status {
+                return view;
+            }
+            since = view.version;
+        }
+        panic!("run {id} never reached {status:?}");
+    }
+
+    #[tokio::test]
+    async fn a_wait_is_answered_by_the_watcher_and_the_run_completes() {
+        let w = world();
+        let runs = Runs::new(RunLimits::default());
+        let started = start(&runs, &w, "a").unwrap();
+        assert_eq!(started.status, RunStatus::Running);
+        let waiting = until(&runs, &started.id, RunStatus::Waiting).await;
+        let wait = waiting.wait.expect("the wait's request");
+        assert_eq!(
+            (wait.node_id.as_str(), &wait.context["who"]),
+            ("askCode", &json!("alice"))
+        );
+
+        // Another owner sees no run; an answer for another node is refused.
+        assert!(matches!(
+            runs.answer("b", &started.id, None, json!("1")),
+            Err(FlowError::UnknownRun { .. })
+        ));
+        assert!(matches!(
+            runs.answer("a", &started.id, Some("done"), json!("1")),
+            Err(FlowError::NotWaiting { .. })
+        ));
+        runs.answer("a", &started.id, Some("askCode"), json!("123456"))
+            .unwrap();
+        let done = until(&runs, &started.id, RunStatus::Completed).await;
+        assert_eq!(done.result, Some(json!({ "code": "123456" })));
+        let nodes: Vec<&str> = done.steps.iter().map(|s| s.node_id.as_str()).collect();
+        assert_eq!(nodes, ["askCode", "done"]);
+        assert_eq!(done.steps[0].output, json!("123456"));
+        // The steps come from `after` on.
+        let tail = runs
+            .watch("a", &started.id, 1, 0, Duration::ZERO)
+            .await
+            .unwrap();
+        assert_eq!((tail.after, tail.steps.len(), tail.step_count), (1, 1, 2));
+        assert!(matches!(
+            runs.answer("a", &started.id, None, json!("1")),
+            Err(FlowError::NotWaiting { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn an_unanswered_wait_fails_the_run_and_bad_starts_are_refused() {
+        let w = world();
+        let runs = Runs::new(RunLimits {
+            answer_timeout: Duration::from_millis(50),
+            max_live: 1,
+            ..RunLimits::default()
+        });
+        let started = start(&runs, &w, "a").unwrap();
+        // One run is unfinished: the second is refused until it ends.
+        assert!(matches!(
+            start(&runs, &w, "a"),
+            Err(FlowError::TooManyRuns { limit: 1 })
+        ));
+        let failed = until(&runs, &started.id, RunStatus::Failed).await;
+        let error = failed.error.expect("the error");
+        assert_eq!(
+            (error["kind"].as_str(), error["node"].as_str()),
+            (Some("flowNode"), Some("askCode"))
+        );
+        assert!(
+            error["summary"]
+                .as_str()
+                .unwrap()
+                .contains("no answer within"),
+            "{error}"
+        );
+        assert!(failed.wait.is_none());
+        start(&runs, &w, "a").expect("the finished run no longer counts");
+
+        let refused = runs.start(
+            "a",
+            &w.runtime,
+            &w.tenant,
+            &w.library,
+            "ask",
+            json!({}),
+            Answerer::Watcher,
+        );
+        assert!(
+            matches!(refused, Err(FlowError::Input { .. })),
+            "{refused:?}"
+        );
+        let refused = runs.start(
+            "a",
+            &w.runtime,
+            &w.tenant,
+            &w.library,
+            "nope",
+            json!({}),
+            Answerer::Watcher,
+        );
+        assert!(matches!(refused, Err(FlowError::UnknownFlow { .. })));
+    }
+
+    #[tokio::test]
+    async fn finished_runs_past_the_count_kept_are_forgotten_oldest_first() {
+        let w = world();
+        let runs = Runs::new(RunLimits {
+            answer_timeout: Duration::from_millis(10),
+            keep_finished: 2,
+            ..RunLimits::default()
+        });
+        let mut ids = Vec::new();
+        for _ in 0..3 {
+            let id = start(&runs, &w, "a").unwrap().id;
+            until(&runs, &id, RunStatus::Failed).await;
+            ids.push(id);
+        }
+        // Forgetting happens as the next run starts.
+        start(&runs, &w, "a").unwrap();
+        let first = runs.watch("a", &ids[0], 0, 0, Duration::ZERO).await;
+        assert!(matches!(first, Err(FlowError::UnknownRun { .. })));
+        for id in &ids[1..] {
+            runs.watch("a", id, 0, 0, Duration::ZERO)
+                .await
+                .expect("kept");
+        }
+    }
+}
