@@ -5,6 +5,10 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+
+use connector_flows::BoxedDriver;
+use connector_testkit::end_user::EmulatorUser;
 
 use connector_runtime::{Limits, RuntimeConfig};
 use connector_service::server::{serve, tls_acceptor, Drained, TlsAcceptor};
@@ -49,7 +53,16 @@ struct Started {
     service: Service,
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
-    emulator: Option<Emulator>,
+    emulator: Option<Arc<Emulator>>,
+}
+
+/// The end user of a run that starts while the service stops.
+struct Gone;
+
+impl connector_flows::Driver for Gone {
+    async fn answer(&mut self, _: &connector_flows::WaitRequest) -> Result<Value, String> {
+        Err("the development emulator has stopped".into())
+    }
 }
 
 /// Runs the service until SIGTERM (or Ctrl-C), then drains.
@@ -112,7 +125,9 @@ pub async fn run(args: ServeArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
             "the shutdown grace period ran out with requests in flight; exiting"
         ),
     }
-    if let Some(emulator) = emulator {
+    // A run that still holds the emulator lets it go when it ends; the
+    // process exits first, and dropping the emulator aborts its server.
+    if let Some(emulator) = emulator.and_then(|e| Arc::try_unwrap(e).ok()) {
         emulator.shutdown().await;
     }
     Ok(ExitCode::SUCCESS)
@@ -195,22 +210,29 @@ async fn dev(port: u16, components: &Components, out: &mut Out) -> anyhow::Resul
     };
     let service = Service::new(runtime, &config, Keys::single("dev", &key, true, &["*"]))?;
     service.registry().insert(DEV_TENANT, tenant);
-    // The flow templates, for the playground's graphs.
-    // The library that `demo` and `flow run` load, so that the page shows
-    // the same checked definitions the engine runs.
-    let library = connector_testkit::templates::library(
+    // The flow templates, for the playground's graphs and runs: the
+    // library that `demo` and `flow run` load, so that the page shows and
+    // runs the same checked definitions.
+    service.set_flows(connector_testkit::templates::library(
         service.runtime(),
         &connector_testkit::templates::flows_dir(),
-    )?;
-    let mut flows: Vec<Value> = library
-        .flows()
-        .map(serde_json::to_value)
-        .collect::<Result<_, _>>()?;
-    flows.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
-    service.set_flows(flows);
+    )?);
     let outbox = emulator.outbox_reader();
     service.set_dev_outbox(Box::new(move || {
         serde_json::to_value(outbox()).unwrap_or_default()
+    }));
+    // A run may ask the emulator's end user to answer its waits. The
+    // service holds it weakly, so that the emulator is stopped gracefully
+    // at the end unless a run still uses it.
+    let emulator = Arc::new(emulator);
+    let weak = Arc::downgrade(&emulator);
+    service.set_dev_end_user(Box::new(move || -> Box<dyn BoxedDriver> {
+        match weak.upgrade() {
+            // The user's own log lines would carry the OTPs it read: the
+            // run's steps show what it answered, and no log does.
+            Some(emulator) => Box::new(EmulatorUser::shared(emulator, 1, |_: &str| {})),
+            None => Box::new(Gone),
+        }
     }));
     let listener = TcpListener::bind(config.listen)
         .await

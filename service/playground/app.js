@@ -251,16 +251,22 @@ async function invoke(event) {
     return;
   }
   const error = (body && body.error) || { kind: "unknown", summary: String(status) };
-  const rows = [["kind", error.kind], ["summary", error.summary], ["status", error.status], ["code", error.code], ["message", error.message], ["pointer", error.pointer]]
+  result.replaceChildren(errorBox(status, error, "error"));
+  if (error.kind === "invalidInput") markField(error.pointer || "", error.message || error.summary);
+  else result.scrollIntoView({ block: "start" });
+}
+
+// An error as the page shows it: kind, summary, PingOne's status, code,
+// message and details, the pointer, and for a flow the node.
+function errorBox(status, error, id) {
+  const rows = [["kind", error.kind], ["summary", error.summary], ["status", error.status], ["code", error.code], ["message", error.message], ["pointer", error.pointer], ["node", error.node]]
     .filter(([, v]) => v !== undefined && v !== null && v !== "");
-  const box = el("div", { class: "error-box", id: "error", role: "alert" }, el("h3", { text: "Error (" + status + ")" }));
+  const box = el("div", { class: "error-box", id, role: "alert" }, el("h3", { text: status === 200 ? "Failed" : "Error (" + status + ")" }));
   const list = el("dl");
   for (const [k, v] of rows) list.append(el("dt", { text: k }), el("dd", { text: String(v), "data-error-field": k }));
   box.append(list);
   if (error.details && error.details.length) box.append(el("h4", { text: "details" }), tree(error.details, 1));
-  result.replaceChildren(box);
-  if (error.kind === "invalidInput") markField(error.pointer || "", error.message || error.summary);
-  else result.scrollIntoView({ block: "start" });
+  return box;
 }
 
 // Marks the field a JSON pointer names, or the closest enclosing one.
@@ -341,15 +347,33 @@ function svg(tag, attrs = {}, text) {
   return node;
 }
 
-// Layers by longest distance from a start node (one with no incoming edge),
-// so every edge points right; within a layer, the file's order.
+// Layers by longest distance from a start node (one with no incoming edge)
+// over the edges that go forward, so that every forward edge points right
+// and a retry loop's edge back (to a node on the path that led to it) does
+// not push the nodes it returns to; within a layer, the file's order.
 function layout(nodes, edges) {
+  const out = new Map(nodes.map((n) => [n.id, []]));
+  for (const e of edges) if (out.has(e.source) && out.has(e.target)) out.get(e.source).push(e.target);
+  const targets = new Set(edges.map((e) => e.target));
+  const starts = nodes.filter((n) => !targets.has(n.id)).map((n) => n.id);
+  const back = new Set();
+  const onPath = new Set(), seen = new Set();
+  const visit = (id) => {
+    seen.add(id); onPath.add(id);
+    for (const next of out.get(id)) {
+      if (onPath.has(next)) back.add(id + "\n" + next);
+      else if (!seen.has(next)) visit(next);
+    }
+    onPath.delete(id);
+  };
+  for (const id of [...starts, ...nodes.map((n) => n.id)]) if (!seen.has(id)) visit(id);
+  const forward = edges.filter((e) => !back.has(e.source + "\n" + e.target));
   const depth = new Map(nodes.map((n) => [n.id, 0]));
   for (let round = 0; round < nodes.length; round++) {
     let moved = false;
-    for (const e of edges) {
+    for (const e of forward) {
       const next = (depth.get(e.source) ?? 0) + 1;
-      if (depth.has(e.target) && next > depth.get(e.target) && next < nodes.length) { depth.set(e.target, next); moved = true; }
+      if (depth.has(e.target) && next > depth.get(e.target)) { depth.set(e.target, next); moved = true; }
     }
     if (!moved) break;
   }
@@ -383,8 +407,16 @@ function openFlow(flow, button) {
   for (const e of edges) {
     const a = place.get(e.source), b = place.get(e.target);
     if (!a || !b) continue;
-    graph.append(svg("line", { class: "edge", "data-source": e.source, "data-target": e.target,
-      x1: a.x + 170, y1: a.y + 30, x2: b.x, y2: b.y + 30, stroke: "#57606a", "marker-end": "url(#arrow)" }));
+    if (b.x > a.x) {
+      graph.append(svg("line", { class: "edge", "data-source": e.source, "data-target": e.target,
+        x1: a.x + 170, y1: a.y + 30, x2: b.x, y2: b.y + 30, stroke: "#57606a", "marker-end": "url(#arrow)" }));
+    } else {
+      // An edge back (a retry loop): a dashed arc under the nodes.
+      const low = Math.max(a.y, b.y) + 72;
+      graph.append(svg("path", { class: "edge back", "data-source": e.source, "data-target": e.target, fill: "none",
+        d: "M" + (a.x + 85) + "," + (a.y + 60) + " C" + (a.x + 85) + "," + low + " " + (b.x + 85) + "," + low + " " + (b.x + 85) + "," + (b.y + 60),
+        stroke: "#57606a", "stroke-dasharray": "5 4", "marker-end": "url(#arrow)" }));
+    }
   }
   for (const n of nodes) {
     const p = place.get(n.id);
@@ -399,11 +431,13 @@ function openFlow(flow, button) {
   }
   document.getElementById("flow-graph").replaceChildren(graph);
   document.getElementById("flow-node").replaceChildren();
+  prepareRun(flow);
 }
 
 function showNode(node) {
   for (const g of document.querySelectorAll("#flow-graph .node")) g.classList.toggle("selected", g.getAttribute("data-node") === node.id);
-  document.getElementById("flow-node").replaceChildren(el("h3", { id: "flow-node-title", text: node.nodeType + ": " + (node.title || node.id) }), tree(node, 0));
+  // The definition, then what the current run did there (runs.js).
+  document.getElementById("flow-node").replaceChildren(el("h3", { id: "flow-node-title", text: node.nodeType + ": " + (node.title || node.id) }), tree(node, 0), ...stepsAt(node.id));
 }
 
 // --- Seed 002's enrollment step, by hand -------------------------------------

@@ -17,10 +17,15 @@
 //! | `trap`, `invalidOutput`, `internal`, `limit` of the guest's own (`cpu`, `memory`, `outputSize`, `requests`, `requestSize`) | 500 |
 //! | `tenant` (a connection the tenant lacks), `load` | 500 (`tenant` from the admin API: 400) |
 //! | `unauthorized` (no or an unknown key) | 401, `WWW-Authenticate: Bearer` |
+//! | flow runs: `flowInput`, `invalidRequest`, `notDevelopment` | 400 |
+//! | flow runs: `unknownFlow`, `unknownRun` | 404 |
+//! | flow runs: `notWaiting` | 409 |
+//! | flow runs: `tooManyRuns` | 429, `Retry-After: 1` |
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use connector_flows::FlowError;
 use connector_runtime::{Error, Limit};
 use serde_json::{json, Value};
 
@@ -78,6 +83,38 @@ pub fn refusal(status: StatusCode, kind: &str, summary: impl Into<String>) -> Re
         response
             .headers_mut()
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    response
+}
+
+/// A refusal about one part of the request, which `pointer` names (a JSON
+/// pointer into the body; empty for the whole of it or the query).
+pub fn refusal_at(
+    status: StatusCode,
+    kind: &str,
+    pointer: &str,
+    summary: impl Into<String>,
+) -> Response {
+    let body = json!({ "error": { "kind": kind, "pointer": pointer, "summary": summary.into() } });
+    (status, Json(body)).into_response()
+}
+
+/// A flow run's error as the service's answer: the engine's JSON, with
+/// the status of what it is (a capability's failure keeps the runtime's).
+pub fn flow_error(error: &FlowError) -> Response {
+    let status = match error {
+        FlowError::Input { .. } => StatusCode::BAD_REQUEST,
+        FlowError::UnknownFlow { .. } | FlowError::UnknownRun { .. } => StatusCode::NOT_FOUND,
+        FlowError::NotWaiting { .. } => StatusCode::CONFLICT,
+        FlowError::TooManyRuns { .. } => StatusCode::TOO_MANY_REQUESTS,
+        FlowError::Invocation { error, .. } => status_of(error),
+        FlowError::Definition { .. } | FlowError::Node { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    let mut response = (status, Json(error.to_json())).into_response();
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     }
     response
 }

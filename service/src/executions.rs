@@ -41,22 +41,26 @@ fn not_served(flow: &str) -> Response {
     )
 }
 
-/// The body as JSON (`null` when empty).
-fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Value, ExecutionError> {
-    let invalid = |message: &str| ExecutionError::Invalid {
-        target: "body".into(),
-        message: message.into(),
-    };
-    let bytes = body.map_err(|_| invalid("larger than allowed (server.maxBodyBytes)"))?;
+/// The body as JSON (`null` when empty), or why it is not.
+pub(crate) fn body_json(body: Result<Bytes, BytesRejection>) -> Result<Value, &'static str> {
+    let bytes = body.map_err(|_| "larger than allowed (server.maxBodyBytes)")?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Null);
     }
-    serde_json::from_slice(&bytes).map_err(|_| invalid("not JSON"))
+    serde_json::from_slice(&bytes).map_err(|_| "not JSON")
+}
+
+/// The body as JSON, or PingOne's error shape.
+fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Value, ExecutionError> {
+    body_json(body).map_err(|message| ExecutionError::Invalid {
+        target: "body".into(),
+        message: message.into(),
+    })
 }
 
 /// The tenant, when it exists and the key may see it (a tenant it may not
 /// see answers as one that does not exist, as for invocations).
-fn visible_tenant(
+pub(crate) fn visible_tenant(
     service: &Service,
     scope: &Scope,
     name: &str,

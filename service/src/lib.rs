@@ -12,7 +12,8 @@
 //! Modules: `config` (serve.toml), `keys` (API keys as digests, scopes),
 //! `context` (authentication, request ids, `traceparent`, logs), `routes`
 //! (the table, the public handlers), `admin` (the admin handlers),
-//! `errors` (errors as HTTP answers), `executions` (flow executions), `logs` (the JSON log subscriber),
+//! `errors` (errors as HTTP answers), `executions` (flow executions),
+//! `flow_runs` (runs of flow templates, watched step by step), `logs` (the JSON log subscriber),
 //! `metrics` (Prometheus text),
 //! `openapi` (the document), `server` (listener, TLS, connection bounds,
 //! graceful shutdown).
@@ -22,6 +23,7 @@ pub mod config;
 pub mod context;
 pub mod errors;
 pub mod executions;
+pub mod flow_runs;
 pub mod keys;
 pub mod logs;
 pub mod metrics;
@@ -35,6 +37,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use connector_flows::{BoxedDriver, FlowLibrary, RunLimits, Runs};
 use connector_runtime::{Error, Limits, Runtime, TenantRegistry, TenantStats};
 
 pub use config::{ConfigError, ExecutionsSection, ServeConfig, ServerLimits};
@@ -64,12 +67,20 @@ struct Inner {
     executions: Option<connector_executions::Executions>,
     /// What the development emulator sent (`serve --dev` only).
     dev_outbox: std::sync::OnceLock<DevOutbox>,
-    /// Flow definitions the playground shows (DaVinci's export shape).
-    flows: std::sync::OnceLock<Vec<serde_json::Value>>,
+    /// The flow templates the playground shows and `flowRuns` run.
+    flows: std::sync::OnceLock<Arc<FlowLibrary>>,
+    /// The runs of those flows.
+    flow_runs: Runs,
+    /// The end user a run may ask to answer its waits (`serve --dev` only).
+    dev_end_user: std::sync::OnceLock<DevEndUser>,
 }
 
 /// Reads the messages a development emulator "sent" (OTPs), as JSON.
 pub type DevOutbox = Box<dyn Fn() -> serde_json::Value + Send + Sync>;
+
+/// Makes the end user of one flow run: in `serve --dev`, the emulator's,
+/// who reads the OTPs it sent, holds a security key and approves pushes.
+pub type DevEndUser = Box<dyn Fn() -> Box<dyn BoxedDriver> + Send + Sync>;
 
 impl Service {
     /// A service over `runtime` (its connectors loaded) with `keys`; reads
@@ -99,6 +110,8 @@ impl Service {
                 ready: AtomicBool::new(false),
                 dev_outbox: std::sync::OnceLock::new(),
                 flows: std::sync::OnceLock::new(),
+                flow_runs: Runs::new(RunLimits::default()),
+                dev_end_user: std::sync::OnceLock::new(),
             }),
         };
         service.reload()?;
@@ -195,14 +208,31 @@ impl Service {
         self.inner.dev_outbox.get()
     }
 
-    /// The flow definitions `GET /v1/flows` lists (for the playground's
-    /// graphs); none unless set. A second call changes nothing.
-    pub fn set_flows(&self, definitions: Vec<serde_json::Value>) {
-        let _ = self.inner.flows.set(definitions);
+    /// The flow templates `GET /v1/flows` lists (for the playground's
+    /// graphs) and `POST .../flows/{flow}/runs` runs, checked against this
+    /// service's runtime; none unless set. A second call changes nothing.
+    pub fn set_flows(&self, library: FlowLibrary) {
+        let _ = self.inner.flows.set(Arc::new(library));
     }
 
-    pub(crate) fn flows(&self) -> &[serde_json::Value] {
-        self.inner.flows.get().map_or(&[], Vec::as_slice)
+    pub(crate) fn flow_library(&self) -> Arc<FlowLibrary> {
+        self.inner.flows.get().cloned().unwrap_or_default()
+    }
+
+    pub(crate) fn flow_runs(&self) -> &Runs {
+        &self.inner.flow_runs
+    }
+
+    /// Lets a flow run ask for `end_user` to answer its waits
+    /// (`"answeredBy": "endUser"`). Only `serve --dev` sets it, with the
+    /// emulator's end user; elsewhere the caller answers. A second call
+    /// changes nothing.
+    pub fn set_dev_end_user(&self, end_user: DevEndUser) {
+        let _ = self.inner.dev_end_user.set(end_user);
+    }
+
+    pub(crate) fn dev_end_user(&self) -> Option<&DevEndUser> {
+        self.inner.dev_end_user.get()
     }
 
     /// The flow executions, when step flows are configured.

@@ -17,7 +17,7 @@ fn error_schema() -> Value {
                 "type": "object",
                 "required": ["kind", "summary"],
                 "properties": {
-                    "kind": { "type": "string", "description": "What failed: invalidInput, api, transport, denied, token, trap, limit, invalidOutput, internal, unknownCapability, ambiguousCapability, tenant, load, unknownTenant, unknownConnector, unauthorized, notFound, payloadTooLarge, badRequest, methodNotAllowed." },
+                    "kind": { "type": "string", "description": "What failed: invalidInput, api, transport, denied, token, trap, limit, invalidOutput, internal, unknownCapability, ambiguousCapability, tenant, load, unknownTenant, unknownConnector, unauthorized, notFound, payloadTooLarge, badRequest, methodNotAllowed, notDevelopment; flow runs: flowInput, unknownFlow, unknownRun, notWaiting, tooManyRuns, invalidRequest." },
                     "summary": { "type": "string", "description": "One line, at most 1 KiB." }
                 },
                 "additionalProperties": true
@@ -35,6 +35,10 @@ pub fn document() -> Value {
             .split('/')
             .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
             .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
+            .chain(route.query.iter().map(|(name, description)| {
+                json!({ "name": name, "in": "query", "required": false, "description": description,
+                        "schema": { "type": "integer", "minimum": 0 } })
+            }))
             .collect();
         let mut responses = Map::new();
         for (status, description) in route.responses {

@@ -10,6 +10,8 @@ use axum::response::{IntoResponse, Response};
 pub const INDEX: &str = include_str!("../playground/index.html");
 /// Its script.
 pub const SCRIPT: &str = include_str!("../playground/app.js");
+/// Its flow runs' script (watching a run on the graph, answering waits).
+pub const RUNS_SCRIPT: &str = include_str!("../playground/runs.js");
 /// Its style sheet.
 pub const STYLE: &str = include_str!("../playground/app.css");
 
@@ -17,7 +19,7 @@ pub const STYLE: &str = include_str!("../playground/app.css");
 pub fn content_type(operation: &str) -> Option<&'static str> {
     match operation {
         "playground" => Some("text/html; charset=utf-8"),
-        "playgroundScript" => Some("text/javascript; charset=utf-8"),
+        "playgroundScript" | "playgroundRunsScript" => Some("text/javascript; charset=utf-8"),
         "playgroundStyle" => Some("text/css; charset=utf-8"),
         _ => None,
     }
@@ -54,6 +56,10 @@ pub(crate) async fn index() -> Response {
 
 pub(crate) async fn script() -> Response {
     asset("playgroundScript", SCRIPT)
+}
+
+pub(crate) async fn runs_script() -> Response {
+    asset("playgroundRunsScript", RUNS_SCRIPT)
 }
 
 pub(crate) async fn style() -> Response {

@@ -19,7 +19,7 @@ use tracing::Instrument;
 use crate::context::TraceId;
 use crate::errors::{kind_of, refusal, runtime_error, unknown_tenant};
 use crate::keys::Scope;
-use crate::{admin, context, executions, openapi, playground, Service};
+use crate::{admin, context, executions, flow_runs, openapi, playground, Service};
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +47,8 @@ pub struct Route {
     pub summary: &'static str,
     /// Who may call it.
     pub access: Access,
+    /// Its query parameters (each an integer), with what each means.
+    pub query: &'static [(&'static str, &'static str)],
     /// What the request body is, when there is one.
     pub body: Option<&'static str>,
     /// The statuses it answers, with what each means.
@@ -57,28 +59,30 @@ const AUTH: (u16, &str) = (401, "No key, or a key the service does not know.");
 
 /// Every route.
 pub const ROUTES: &[Route] = &[
-    Route { method: "GET", path: "/", operation: "playground", summary: "The playground page: capabilities as forms from their schemas, invoked with the key entered in the page.", access: Access::Open, body: None,
+    Route { method: "GET", path: "/", operation: "playground", summary: "The playground page: capabilities as forms from their schemas, invoked with the key entered in the page.", access: Access::Open, query: &[], body: None,
         responses: &[(200, "The page (HTML).")] },
-    Route { method: "GET", path: "/playground/app.js", operation: "playgroundScript", summary: "The playground's script.", access: Access::Open, body: None,
+    Route { method: "GET", path: "/playground/app.js", operation: "playgroundScript", summary: "The playground's script.", access: Access::Open, query: &[], body: None,
         responses: &[(200, "The script.")] },
-    Route { method: "GET", path: "/playground/app.css", operation: "playgroundStyle", summary: "The playground's style sheet.", access: Access::Open, body: None,
+    Route { method: "GET", path: "/playground/runs.js", operation: "playgroundRunsScript", summary: "The playground's script for flow runs.", access: Access::Open, query: &[], body: None,
+        responses: &[(200, "The script.")] },
+    Route { method: "GET", path: "/playground/app.css", operation: "playgroundStyle", summary: "The playground's style sheet.", access: Access::Open, query: &[], body: None,
         responses: &[(200, "The style sheet.")] },
-    Route { method: "GET", path: "/healthz", operation: "health", summary: "Whether the process is alive.", access: Access::Open, body: None,
+    Route { method: "GET", path: "/healthz", operation: "health", summary: "Whether the process is alive.", access: Access::Open, query: &[], body: None,
         responses: &[(200, "Alive.")] },
-    Route { method: "GET", path: "/readyz", operation: "ready", summary: "Whether connectors and tenants are loaded.", access: Access::Open, body: None,
+    Route { method: "GET", path: "/readyz", operation: "ready", summary: "Whether connectors and tenants are loaded.", access: Access::Open, query: &[], body: None,
         responses: &[(200, "Ready: connectors and tenants loaded."), (503, "Not ready yet.")] },
-    Route { method: "GET", path: "/metrics", operation: "metrics", summary: "Prometheus text: invocations, latency, in flight, queued, token fetches, traps, limit hits, HTTP requests.", access: Access::Admin, body: None,
+    Route { method: "GET", path: "/metrics", operation: "metrics", summary: "Prometheus text: invocations, latency, in flight, queued, token fetches, traps, limit hits, HTTP requests.", access: Access::Admin, query: &[], body: None,
         responses: &[(200, "The metrics."), AUTH, (404, "Not an admin key.")] },
-    Route { method: "GET", path: "/openapi.json", operation: "openapi", summary: "This document.", access: Access::Key, body: None,
+    Route { method: "GET", path: "/openapi.json", operation: "openapi", summary: "This document.", access: Access::Key, query: &[], body: None,
         responses: &[(200, "The OpenAPI 3.1 document of the service."), AUTH] },
-    Route { method: "GET", path: "/v1/connectors", operation: "listConnectors", summary: "Every loaded connector with its capabilities (id, WIT function, title).", access: Access::Key, body: None,
+    Route { method: "GET", path: "/v1/connectors", operation: "listConnectors", summary: "Every loaded connector with its capabilities (id, WIT function, title).", access: Access::Key, query: &[], body: None,
         responses: &[(200, "The connectors."), AUTH] },
-    Route { method: "GET", path: "/v1/connectors/{connector}", operation: "readConnector", summary: "A connector's manifest.", access: Access::Key, body: None,
+    Route { method: "GET", path: "/v1/connectors/{connector}", operation: "readConnector", summary: "A connector's manifest.", access: Access::Key, query: &[], body: None,
         responses: &[(200, "The manifest."), AUTH, (404, "No such connector.")] },
-    Route { method: "GET", path: "/v1/connectors/{connector}/capabilities/{capability}", operation: "readCapability", summary: "A capability with its input and output schemas.", access: Access::Key, body: None,
+    Route { method: "GET", path: "/v1/connectors/{connector}/capabilities/{capability}", operation: "readCapability", summary: "A capability with its input and output schemas.", access: Access::Key, query: &[], body: None,
         responses: &[(200, "The capability."), AUTH, (404, "No such connector or capability.")] },
     Route { method: "POST", path: "/v1/tenants/{tenant}/connectors/{connector}/capabilities/{capability}", operation: "invoke",
-        summary: "Invoke a capability for a tenant: the body is the capability's input, the answer its output.", access: Access::Tenant,
+        summary: "Invoke a capability for a tenant: the body is the capability's input, the answer its output.", access: Access::Tenant, query: &[],
         body: Some("The capability's input JSON (its inputSchema)."),
         responses: &[(200, "The capability's output JSON (its outputSchema)."), (400, "invalidInput: the input broke the capability's contract (pointer names the field)."), AUTH,
             (404, "unknownTenant (or a tenant this key may not see), unknownConnector, unknownCapability."), (413, "The input is larger than allowed."),
@@ -86,33 +90,46 @@ pub const ROUTES: &[Route] = &[
             (502, "The API refused (api, with its status in the body) or could not be reached (transport, token, denied)."),
             (503, "No instance slot free; retry after Retry-After."), (504, "A timeout: the invocation's wall clock or an HTTP timeout.")] },
     Route { method: "POST", path: "/v1/tenants/{tenant}/flows/{flow}/executions", operation: "startExecution",
-        summary: "Start a flow execution (seed 002's MFA enrollment step as the flow mfa-enrollment) with the flow's input; the answer is the execution in PingOne's HAL style.", access: Access::Tenant,
+        summary: "Start a flow execution (seed 002's MFA enrollment step as the flow mfa-enrollment) with the flow's input; the answer is the execution in PingOne's HAL style.", access: Access::Tenant, query: &[],
         body: Some("The step's input: {\"user\": {\"id\", \"email\", \"mobilePhone\"}, \"webauthn\": {\"compatibility\"}, \"template\": {\"locale\", \"variables\"}, \"configuration\": {...}}."),
         responses: &[(201, "The execution: id, status, the state's properties, _links (self and one per valid action)."), (400, "The input is invalid (PingOne's error shape)."), AUTH, (404, "No such tenant (or one this key may not see), or no such flow."), (502, "PingOne could not be reached or refused.")] },
     Route { method: "GET", path: "/v1/tenants/{tenant}/flowExecutions/{execution}", operation: "readExecution",
-        summary: "Read (poll) an execution; in PAIRING_REQUIRED it checks whether the phone has paired.", access: Access::Tenant, body: None,
+        summary: "Read (poll) an execution; in PAIRING_REQUIRED it checks whether the phone has paired.", access: Access::Tenant, query: &[], body: None,
         responses: &[(200, "The execution."), AUTH, (404, "No such execution, or it expired."), (409, "An action on it is in progress.")] },
     Route { method: "POST", path: "/v1/tenants/{tenant}/flowExecutions/{execution}", operation: "actOnExecution",
-        summary: "Act on an execution: Content-Type application/vnd.pingidentity.<action>+json names the action (device.create, device.activate, device.skipEnrollment, device.delete, otp.resend).", access: Access::Tenant,
+        summary: "Act on an execution: Content-Type application/vnd.pingidentity.<action>+json names the action (device.create, device.activate, device.skipEnrollment, device.delete, otp.resend).", access: Access::Tenant, query: &[],
         body: Some("The action's parameters."),
         responses: &[(200, "The execution after the action."), (400, "An action not valid in this state, an unknown media type, a bad parameter, or PingOne's own 400 (a wrong OTP)."), AUTH, (404, "No such execution, or it expired."), (409, "Another action on it is in progress."), (502, "PingOne could not be reached.")] },
-    Route { method: "GET", path: "/v1/admin/tenants", operation: "listTenants", summary: "Every tenant with its counters.", access: Access::Admin, body: None,
+    Route { method: "POST", path: "/v1/tenants/{tenant}/flows/{flow}/runs", operation: "startFlowRun",
+        summary: "Run a flow template of GET /v1/flows for the tenant; the answer is the run (RUNNING), which goes on in the service: watch it with readFlowRun, answer its waits with answerFlowRun.", access: Access::Tenant, query: &[],
+        body: Some("{\"input\": the flow's input (its inputSchema), \"answeredBy\": \"watcher\" (default: the caller answers the waits) or \"endUser\" (serve --dev: the emulator's end user does)}."),
+        responses: &[(201, "The run: id, flowId, status, version, stepCount, steps, answeredBy."), (400, "flowInput: the input broke the flow's inputSchema (pointer names the field); invalidRequest; notDevelopment (endUser outside serve --dev)."), AUTH,
+            (404, "unknownTenant (or a tenant this key may not see), unknownFlow."), (429, "tooManyRuns: as many runs as allowed are unfinished; retry after Retry-After.")] },
+    Route { method: "GET", path: "/v1/tenants/{tenant}/flowRuns/{run}", operation: "readFlowRun",
+        summary: "Watch a run (a long poll): its steps from ?after= on, once its version passes ?since= or ?waitMs= went by; WAITING comes with the wait's request, COMPLETED with the result, FAILED with the error (naming the node).", access: Access::Tenant,
+        query: &[("after", "The index of the first step to return (default 0: all of them)."), ("since", "Answer once the run's version is past this one (default 0)."), ("waitMs", "How long to wait for that, at most 10000 (default 0: answer at once).")], body: None,
+        responses: &[(200, "The run."), (400, "invalidRequest: a bad query."), AUTH, (404, "unknownTenant, or unknownRun (none, another tenant's, or forgotten).")] },
+    Route { method: "POST", path: "/v1/tenants/{tenant}/flowRuns/{run}/answer", operation: "answerFlowRun",
+        summary: "Answer the wait a run is at (an OTP, a choice, a WebAuthn credential, an approval): the run goes on.", access: Access::Tenant, query: &[],
+        body: Some("{\"nodeId\": the waiting node (optional: checked when given), \"answer\": the answer (the code as a string, the chosen value, ...)}."),
+        responses: &[(200, "The run, RUNNING again."), (400, "invalidRequest: no answer."), AUTH, (404, "unknownTenant, unknownRun."), (409, "notWaiting: the run is not at a wait, or at another node, or its end user answers.")] },
+    Route { method: "GET", path: "/v1/admin/tenants", operation: "listTenants", summary: "Every tenant with its counters.", access: Access::Admin, query: &[], body: None,
         responses: &[(200, "The tenants."), AUTH, (404, "Not an admin key.")] },
-    Route { method: "GET", path: "/v1/admin/tenants/{tenant}", operation: "readTenant", summary: "A tenant's connections (connector and trust, never settings) and counters.", access: Access::Admin, body: None,
+    Route { method: "GET", path: "/v1/admin/tenants/{tenant}", operation: "readTenant", summary: "A tenant's connections (connector and trust, never settings) and counters.", access: Access::Admin, query: &[], body: None,
         responses: &[(200, "The tenant."), AUTH, (404, "No such tenant, or not an admin key.")] },
-    Route { method: "DELETE", path: "/v1/admin/tenants/{tenant}", operation: "deleteTenant", summary: "Remove a tenant; invocations running finish.", access: Access::Admin, body: None,
+    Route { method: "DELETE", path: "/v1/admin/tenants/{tenant}", operation: "deleteTenant", summary: "Remove a tenant; invocations running finish.", access: Access::Admin, query: &[], body: None,
         responses: &[(204, "Removed."), AUTH, (404, "No such tenant, or not an admin key.")] },
     Route { method: "PUT", path: "/v1/admin/tenants/{tenant}/connections/{connector}", operation: "putConnection",
-        summary: "Add or replace a tenant's connection to a connector; the settings are the tenant's own (literal, bounded by the operator's network policy). A new tenant gets the configured tenant limits.", access: Access::Admin,
+        summary: "Add or replace a tenant's connection to a connector; the settings are the tenant's own (literal, bounded by the operator's network policy). A new tenant gets the configured tenant limits.", access: Access::Admin, query: &[],
         body: Some("The connection settings (the connector's settings schema)."),
         responses: &[(200, "The connection is in use."), (400, "tenant: a setting is invalid (field names it)."), AUTH, (404, "No such connector, or not an admin key.")] },
-    Route { method: "DELETE", path: "/v1/admin/tenants/{tenant}/connections/{connector}", operation: "deleteConnection", summary: "Remove a tenant's connection to a connector.", access: Access::Admin, body: None,
+    Route { method: "DELETE", path: "/v1/admin/tenants/{tenant}/connections/{connector}", operation: "deleteConnection", summary: "Remove a tenant's connection to a connector.", access: Access::Admin, query: &[], body: None,
         responses: &[(204, "Removed."), AUTH, (404, "No such tenant or connection, or not an admin key.")] },
-    Route { method: "GET", path: "/v1/flows", operation: "listFlows", summary: "The flow definitions the service was given (DaVinci's export shape), for the playground's graphs; serve --dev gives it flows/.", access: Access::Key, body: None,
+    Route { method: "GET", path: "/v1/flows", operation: "listFlows", summary: "The flow definitions the service was given (DaVinci's export shape), for the playground's graphs; serve --dev gives it flows/.", access: Access::Key, query: &[], body: None,
         responses: &[(200, "The definitions."), AUTH] },
-    Route { method: "GET", path: "/v1/dev/outbox", operation: "devOutbox", summary: "The messages (OTPs) the development emulator sent, newest last: connector-host serve --dev only.", access: Access::Admin, body: None,
+    Route { method: "GET", path: "/v1/dev/outbox", operation: "devOutbox", summary: "The messages (OTPs) the development emulator sent, newest last: connector-host serve --dev only.", access: Access::Admin, query: &[], body: None,
         responses: &[(200, "The messages."), AUTH, (404, "Not serve --dev, or not an admin key.")] },
-    Route { method: "POST", path: "/v1/admin/reload", operation: "reload", summary: "Read the tenants file again (as SIGHUP does).", access: Access::Admin, body: None,
+    Route { method: "POST", path: "/v1/admin/reload", operation: "reload", summary: "Read the tenants file again (as SIGHUP does).", access: Access::Admin, query: &[], body: None,
         responses: &[(200, "Reloaded."), (400, "The file is invalid; nothing changed."), AUTH, (404, "Not an admin key.")] },
 ];
 
@@ -132,6 +149,7 @@ fn handler(route: &Route) -> MethodRouter<Service> {
     match route.operation {
         "playground" => on(f, playground::index),
         "playgroundScript" => on(f, playground::script),
+        "playgroundRunsScript" => on(f, playground::runs_script),
         "playgroundStyle" => on(f, playground::style),
         "health" => on(f, health),
         "ready" => on(f, ready),
@@ -152,6 +170,9 @@ fn handler(route: &Route) -> MethodRouter<Service> {
         "startExecution" => on(f, executions::start),
         "readExecution" => on(f, executions::read),
         "actOnExecution" => on(f, executions::act),
+        "startFlowRun" => on(f, flow_runs::start),
+        "readFlowRun" => on(f, flow_runs::read),
+        "answerFlowRun" => on(f, flow_runs::answer_wait),
         other => panic!("route operation {other} has no handler"),
     }
 }
@@ -213,7 +234,10 @@ fn unknown_connector(name: &str) -> Response {
 }
 
 async fn list_flows(State(service): State<Service>) -> Json<Value> {
-    Json(json!({ "flows": service.flows() }))
+    let library = service.flow_library();
+    let mut flows: Vec<&connector_flows::FlowDefinition> = library.flows().collect();
+    flows.sort_by(|a, b| a.name.cmp(&b.name));
+    Json(json!({ "flows": flows }))
 }
 
 async fn dev_outbox(State(service): State<Service>) -> Response {

@@ -16,6 +16,7 @@
 //! | `input` | `field` | the value set for that field |
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use connector_flows::{Driver, Step, WaitKind, WaitRequest};
 use pingone_emulator::authenticator::{AttestationFormat, SoftAuthenticator};
@@ -27,9 +28,27 @@ pub const ORIGIN: &str = "https://login.example.com";
 /// The relying party ID of the demo's FIDO2 devices.
 pub const RP_ID: &str = "example.com";
 
+/// The emulator an end user acts on: borrowed for a run the caller
+/// scopes, or shared for one that runs on its own task (a service's).
+enum EmulatorRef<'a> {
+    Borrowed(&'a Emulator),
+    Shared(Arc<Emulator>),
+}
+
+impl std::ops::Deref for EmulatorRef<'_> {
+    type Target = Emulator;
+
+    fn deref(&self) -> &Emulator {
+        match self {
+            EmulatorRef::Borrowed(emulator) => emulator,
+            EmulatorRef::Shared(emulator) => emulator,
+        }
+    }
+}
+
 /// The end user, on the emulator.
 pub struct EmulatorUser<'a> {
-    emulator: &'a Emulator,
+    emulator: EmulatorRef<'a>,
     environment_id: String,
     authenticator: SoftAuthenticator,
     inputs: BTreeMap<String, Value>,
@@ -47,9 +66,17 @@ impl<'a> EmulatorUser<'a> {
         authenticator_seed: u64,
         log: impl FnMut(&str) + Send + 'a,
     ) -> EmulatorUser<'a> {
+        EmulatorUser::on(EmulatorRef::Borrowed(emulator), authenticator_seed, log)
+    }
+
+    fn on(
+        emulator: EmulatorRef<'a>,
+        authenticator_seed: u64,
+        log: impl FnMut(&str) + Send + 'a,
+    ) -> EmulatorUser<'a> {
         EmulatorUser {
-            emulator,
             environment_id: emulator.seed().environment_id.clone(),
+            emulator,
             authenticator: SoftAuthenticator::new(authenticator_seed),
             inputs: BTreeMap::new(),
             picks: BTreeMap::new(),
@@ -57,6 +84,16 @@ impl<'a> EmulatorUser<'a> {
             typos: BTreeMap::new(),
             log: Box::new(log),
         }
+    }
+
+    /// A user of a shared emulator, for a run that outlives its caller's
+    /// scope (a service's flow run).
+    pub fn shared(
+        emulator: Arc<Emulator>,
+        authenticator_seed: u64,
+        log: impl FnMut(&str) + Send + 'static,
+    ) -> EmulatorUser<'static> {
+        EmulatorUser::on(EmulatorRef::Shared(emulator), authenticator_seed, log)
     }
 
     /// Uses `authenticator` as the security key: one that already holds

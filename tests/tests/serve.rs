@@ -35,6 +35,8 @@ use serde_json::{json, Map, Value};
 mod bounds;
 #[path = "serve/errors.rs"]
 mod errors;
+#[path = "serve/flow_runs.rs"]
+mod flow_runs;
 #[path = "serve/openapi.rs"]
 mod openapi_document;
 #[path = "serve/routes.rs"]
