@@ -13,6 +13,23 @@ use serde_json::{json, Value};
 /// The W3C WebDriver key of an element reference.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
+/// WebDriver's special keys: the protocol names each by a character of
+/// Unicode's private-use area, so they go in the same string as the text
+/// given to [`Browser::press`] (for example `"+1512\u{E004}"`, which types
+/// the digits and then presses Tab).
+pub mod keys {
+    /// Tab: moves the focus to the next element in the tab order.
+    pub const TAB: &str = "\u{E004}";
+    /// Enter (Return): activates a button, submits a form from a text field.
+    pub const ENTER: &str = "\u{E007}";
+    /// Shift, as a modifier: see [`super::Browser::shift_tab`].
+    pub const SHIFT: &str = "\u{E008}";
+    /// Space, which WebDriver sends as the character itself.
+    pub const SPACE: &str = " ";
+    /// The down arrow: the next option of a select, the next radio button.
+    pub const ARROW_DOWN: &str = "\u{E015}";
+}
+
 /// A browser session; the driver and the browser end when it is dropped.
 pub struct Browser {
     driver: Child,
@@ -172,6 +189,19 @@ impl Browser {
         }
     }
 
+    /// The text of the first element matching `css` (its `textContent`),
+    /// waiting up to 10 s for it.
+    pub fn text(&self, css: &str) -> String {
+        self.find(css);
+        self.execute(
+            "return document.querySelector(arguments[0]).textContent;",
+            json!([css]),
+        )
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+    }
+
     /// Clicks the element `css` names.
     pub fn click(&self, css: &str) {
         let element = self.find(css);
@@ -189,6 +219,49 @@ impl Browser {
             "POST",
             &format!("/element/{element}/value"),
             Some(json!({ "text": text })),
+        );
+    }
+
+    /// Presses and releases each character of `keys` in turn, as a user
+    /// typing on the keyboard: the strokes go to whatever element has the
+    /// focus, not to an element the caller names, so a test can only reach
+    /// a field the way a keyboard user would. Text and the special keys of
+    /// [`keys`] mix freely.
+    pub fn press(&self, keys: &str) {
+        let strokes = keys
+            .chars()
+            .flat_map(|key| {
+                let key = key.to_string();
+                [
+                    json!({ "type": "keyDown", "value": key }),
+                    json!({ "type": "keyUp", "value": key }),
+                ]
+            })
+            .collect();
+        self.perform_keys(strokes);
+    }
+
+    /// Shift+Tab: moves the focus to the previous element in the tab order.
+    pub fn shift_tab(&self) {
+        self.perform_keys(vec![
+            json!({ "type": "keyDown", "value": keys::SHIFT }),
+            json!({ "type": "keyDown", "value": keys::TAB }),
+            json!({ "type": "keyUp", "value": keys::TAB }),
+            json!({ "type": "keyUp", "value": keys::SHIFT }),
+        ]);
+    }
+
+    /// Performs `strokes` (`keyDown` and `keyUp` actions) through the W3C
+    /// Actions API, as one keyboard's input source. Every key pressed is
+    /// released within the same call, so no modifier stays held down for
+    /// the next command.
+    fn perform_keys(&self, strokes: Vec<Value>) {
+        self.command(
+            "POST",
+            "/actions",
+            Some(json!({ "actions": [
+                { "type": "key", "id": "keyboard", "actions": strokes }
+            ] })),
         );
     }
 
