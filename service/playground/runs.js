@@ -125,6 +125,10 @@ function showWait(run) {
   const key = run.id + "/" + run.stepCount + "/" + wait.nodeId;
   if (flowRun.shownWait === key) return;
   flowRun.shownWait = key;
+  if (run.answeredBy === "endUser") {
+    box.replaceChildren(el("p", { class: "help", id: "wait-by-end-user", text: "Waiting for the emulator's end user: " + wait.prompt }));
+    return;
+  }
   const form = el("form", { id: "wait-form", class: "action", novalidate: true, "aria-labelledby": "wait-title" });
   form.append(el("h4", { id: "wait-title", text: wait.waitFor + " · " + wait.prompt }));
   if (Object.keys(wait.context || {}).length) form.append(el("p", { class: "help", text: "What the node gives the end user:" }), tree(wait.context, 1));
@@ -155,10 +159,6 @@ function showWait(run) {
     form.append(el("div", { class: "field" }, el("label", { for: "wait-answer", text: "The answer (JSON)" }), area,
       el("p", { class: "help", id: "wait-help", text: "A WebAuthn credential or an approval, as JSON." })));
     value = () => { try { return JSON.parse(area.value); } catch { return area.value; } };
-  }
-  if (run.answeredBy === "endUser") {
-    box.replaceChildren(el("p", { class: "help", id: "wait-by-end-user", text: "Waiting for the emulator's end user: " + wait.prompt }));
-    return;
   }
   form.append(el("button", { type: "submit", id: "wait-submit", text: "Answer" }));
   form.addEventListener("submit", async (event) => {
