@@ -556,6 +556,16 @@ fn a_flow_runs_from_its_graph_each_node_marked_as_reached_its_otp_answered_in_th
         json!([]),
     );
     std::fs::write(artifacts().join("flow-run.png"), browser.screenshot()).expect("the screenshot");
+    // A second run, stopped at its wait: it ends CANCELLED, no longer asking.
+    browser.click("#run-start");
+    wait_for_run(&browser, "WAITING");
+    browser.click("#run-cancel");
+    wait_for_run(&browser, "CANCELLED");
+    let asking = browser.execute(
+        "return document.querySelector('#wait-form') !== null;",
+        json!([]),
+    );
+    assert_eq!(asking, json!(false));
 }
 
 #[test]

@@ -94,10 +94,12 @@ pub enum FlowError {
         message: String,
     },
     /// As many runs as allowed are unfinished.
-    #[error("{limit} flow runs are unfinished, as many as allowed; retry once one ends")]
+    #[error("{limit} of {whose} flow runs are unfinished, as many as allowed; retry once one ends (or cancel one)")]
     TooManyRuns {
         /// The bound.
         limit: usize,
+        /// Whose runs it bounds: `this tenant's` or `all tenants'`.
+        whose: &'static str,
     },
 }
 
@@ -140,7 +142,7 @@ impl FlowError {
             FlowError::NotWaiting { run_id, .. } => {
                 json!({ "error": { "kind": "notWaiting", "run": run_id, "summary": summary } })
             }
-            FlowError::TooManyRuns { limit } => {
+            FlowError::TooManyRuns { limit, .. } => {
                 json!({ "error": { "kind": "tooManyRuns", "limit": limit, "summary": summary } })
             }
             FlowError::Invocation {

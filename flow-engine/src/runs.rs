@@ -10,10 +10,13 @@
 //! - Nothing waits unbounded: an unanswered wait fails the run after
 //!   [`RunLimits::answer_timeout`], a watch returns after the time it asked
 //!   for, the engine's own bounds ([`crate::engine::MAX_STEPS`], the
-//!   tenant's limits) end a run that keeps going, and at most
-//!   [`RunLimits::max_live`] runs are unfinished at once.
+//!   tenant's limits) end a run that keeps going, a watcher may cancel a
+//!   run, and at most [`RunLimits::max_live`] runs of one owner (and
+//!   [`RunLimits::max_live_total`] in all) are unfinished at once, so one
+//!   tenant's abandoned runs never keep another's from starting.
 //! - Finished runs are kept for [`RunLimits::keep_for`], at most
-//!   [`RunLimits::keep_finished`] of them, oldest forgotten first.
+//!   [`RunLimits::keep_finished`] of each owner, oldest forgotten first:
+//!   one tenant's runs never push out another's.
 //!
 //! Runs live in the memory of the process that started them: the engine's
 //! future holds the run's place in the flow and cannot move elsewhere.
@@ -36,9 +39,12 @@ use crate::FlowError;
 /// The bounds of a set of runs.
 #[derive(Debug, Clone, Copy)]
 pub struct RunLimits {
-    /// How many runs may be unfinished (running or waiting) at once.
+    /// How many runs of one owner may be unfinished (running or waiting)
+    /// at once.
     pub max_live: usize,
-    /// How many finished runs are kept to be read.
+    /// How many runs may be unfinished at once, all owners together.
+    pub max_live_total: usize,
+    /// How many finished runs of one owner are kept to be read.
     pub keep_finished: usize,
     /// How long a finished run is kept.
     pub keep_for: Duration,
@@ -50,8 +56,9 @@ pub struct RunLimits {
 impl Default for RunLimits {
     fn default() -> RunLimits {
         RunLimits {
-            max_live: 32,
-            keep_finished: 64,
+            max_live: 16,
+            max_live_total: 256,
+            keep_finished: 32,
             keep_for: Duration::from_secs(30 * 60),
             answer_timeout: Duration::from_secs(10 * 60),
         }
@@ -105,11 +112,13 @@ pub enum RunStatus {
     Completed,
     /// Ended by an error (`error` says which node and why).
     Failed,
+    /// Stopped by a watcher.
+    Cancelled,
 }
 
 impl RunStatus {
     fn finished(self) -> bool {
-        matches!(self, RunStatus::Completed | RunStatus::Failed)
+        !matches!(self, RunStatus::Running | RunStatus::Waiting)
     }
 }
 
@@ -156,6 +165,8 @@ struct Run {
     error: Option<Value>,
     answered_by: &'static str,
     finished_at: Option<Instant>,
+    /// Stops the run's task (set once it is spawned).
+    task: Option<tokio::task::AbortHandle>,
     /// The version, which watchers wait on.
     changed: watch::Sender<u64>,
 }
@@ -240,10 +251,17 @@ impl Runs {
         let view = {
             let mut runs = self.shared.runs.lock().unwrap();
             forget_old(&mut runs, &limits);
-            let live = runs.values().filter(|r| !r.status.finished()).count();
-            if live >= limits.max_live {
+            let live = || runs.values().filter(|r| !r.status.finished());
+            if live().filter(|r| r.owner == owner).count() >= limits.max_live {
                 return Err(FlowError::TooManyRuns {
                     limit: limits.max_live,
+                    whose: "this tenant's",
+                });
+            }
+            if live().count() >= limits.max_live_total {
+                return Err(FlowError::TooManyRuns {
+                    limit: limits.max_live_total,
+                    whose: "all tenants'",
                 });
             }
             let (changed, _) = watch::channel(0);
@@ -260,6 +278,7 @@ impl Runs {
                     Answerer::EndUser(_) => "endUser",
                 },
                 finished_at: None,
+                task: None,
                 changed,
             };
             let view = run.view(&id, 0);
@@ -278,7 +297,8 @@ impl Runs {
         let (runtime, tenant, library) = (runtime.clone(), tenant.clone(), library.clone());
         let flow_id = flow_id.to_owned();
         let shared = self.shared.clone();
-        tokio::spawn(async move {
+        let task_id = id.clone();
+        let task = tokio::spawn(async move {
             let outcome = Engine::new(&runtime, &tenant, &library)
                 .run(&flow_id, input, &mut driver)
                 .await;
@@ -297,6 +317,11 @@ impl Runs {
                 }
             });
         });
+        // A run that already ended keeps the handle harmlessly: aborting a
+        // finished task does nothing.
+        if let Some(run) = self.shared.runs.lock().unwrap().get_mut(&task_id) {
+            run.task = Some(task.abort_handle());
+        }
         Ok(view)
     }
 
@@ -368,6 +393,25 @@ impl Runs {
         run.bump();
         Ok(run.view(id, run.steps.len()))
     }
+
+    /// Cancels run `id` of `owner`: its task stops where it is (an
+    /// invocation in flight is dropped, as when a caller goes away) and it
+    /// is `CANCELLED`. A run that already ended stays as it ended.
+    pub fn cancel(&self, owner: &str, id: &str) -> Result<RunView, FlowError> {
+        let mut runs = self.shared.runs.lock().unwrap();
+        owned(&runs, owner, id)?;
+        let run = runs.get_mut(id).expect("checked above");
+        if !run.status.finished() {
+            if let Some(task) = run.task.take() {
+                task.abort();
+            }
+            run.status = RunStatus::Cancelled;
+            run.wait = None;
+            run.finished_at = Some(Instant::now());
+            run.bump();
+        }
+        Ok(run.view(id, run.steps.len()))
+    }
 }
 
 /// Run `id`, if `owner`'s.
@@ -379,24 +423,30 @@ fn owned<'r>(runs: &'r HashMap<String, Run>, owner: &str, id: &str) -> Result<&'
         })
 }
 
-/// Forgets finished runs past their keeping time, then the oldest finished
-/// ones past the count kept.
+/// Forgets finished runs past their keeping time, then each owner's oldest
+/// finished ones past the count kept.
 fn forget_old(runs: &mut HashMap<String, Run>, limits: &RunLimits) {
     let now = Instant::now();
     runs.retain(|_, run| {
         run.finished_at
             .is_none_or(|at| now.duration_since(at) < limits.keep_for)
     });
-    let mut finished: Vec<(Instant, String)> = runs
-        .iter()
-        .filter_map(|(id, run)| run.finished_at.map(|at| (at, id.clone())))
-        .collect();
-    if finished.len() > limits.keep_finished {
-        finished.sort();
-        let excess = finished.len() - limits.keep_finished;
-        for (_, id) in finished.into_iter().take(excess) {
-            runs.remove(&id);
+    let mut finished: HashMap<&str, Vec<(Instant, &str)>> = HashMap::new();
+    for (id, run) in runs.iter() {
+        if let Some(at) = run.finished_at {
+            finished.entry(&run.owner).or_default().push((at, id));
         }
+    }
+    let mut forgotten: Vec<String> = Vec::new();
+    for (_, mut theirs) in finished {
+        if theirs.len() > limits.keep_finished {
+            theirs.sort();
+            let excess = theirs.len() - limits.keep_finished;
+            forgotten.extend(theirs.into_iter().take(excess).map(|(_, id)| id.to_owned()));
+        }
+    }
+    for id in forgotten {
+        runs.remove(&id);
     }
 }
 
@@ -497,12 +547,17 @@ mod tests {
         )
     }
 
-    /// Watches `id` until it is in `status` (ten seconds at most).
+    /// Watches `id` of owner `a` until it is in `status`.
     async fn until(runs: &Runs, id: &str, status: RunStatus) -> RunView {
+        until_of(runs, "a", id, status).await
+    }
+
+    /// Watches `id` of `owner` until it is in `status` (ten seconds at most).
+    async fn until_of(runs: &Runs, owner: &str, id: &str, status: RunStatus) -> RunView {
         let mut since = 0;
         for _ in 0..100 {
             let view = runs
-                .watch("a", id, 0, since, Duration::from_millis(100))
+                .watch(owner, id, 0, since, Duration::from_millis(100))
                 .await
                 .unwrap();
             if view.status == status {
@@ -566,7 +621,7 @@ mod tests {
         // One run is unfinished: the second is refused until it ends.
         assert!(matches!(
             start(&runs, &w, "a"),
-            Err(FlowError::TooManyRuns { limit: 1 })
+            Err(FlowError::TooManyRuns { limit: 1, .. })
         ));
         let failed = until(&runs, &started.id, RunStatus::Failed).await;
         let error = failed.error.expect("the error");
@@ -610,6 +665,56 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn one_owners_runs_never_keep_anothers_from_starting_and_a_cancelled_run_frees_its_place()
+    {
+        let w = world();
+        let runs = Runs::new(RunLimits {
+            max_live: 2,
+            max_live_total: 3,
+            ..RunLimits::default()
+        });
+        let first = start(&runs, &w, "a").unwrap();
+        start(&runs, &w, "a").unwrap();
+        assert!(matches!(
+            start(&runs, &w, "a"),
+            Err(FlowError::TooManyRuns {
+                limit: 2,
+                whose: "this tenant's"
+            })
+        ));
+        start(&runs, &w, "b").expect("another owner still starts");
+        assert!(matches!(
+            start(&runs, &w, "b"),
+            Err(FlowError::TooManyRuns {
+                limit: 3,
+                whose: "all tenants'"
+            })
+        ));
+        // Another owner cannot cancel it; its owner can, and it stays
+        // readable, no longer waiting, and no longer counted.
+        until(&runs, &first.id, RunStatus::Waiting).await;
+        assert!(matches!(
+            runs.cancel("b", &first.id),
+            Err(FlowError::UnknownRun { .. })
+        ));
+        let cancelled = runs.cancel("a", &first.id).unwrap();
+        assert_eq!(
+            (cancelled.status, cancelled.wait.is_none()),
+            (RunStatus::Cancelled, true)
+        );
+        assert!(matches!(
+            runs.answer("a", &first.id, None, json!("1")),
+            Err(FlowError::NotWaiting { .. })
+        ));
+        start(&runs, &w, "a").expect("the cancelled run's place is free");
+        // Cancelling again changes nothing.
+        assert_eq!(
+            runs.cancel("a", &first.id).unwrap().version,
+            cancelled.version
+        );
+    }
+
+    #[tokio::test]
     async fn finished_runs_past_the_count_kept_are_forgotten_oldest_first() {
         let w = world();
         let runs = Runs::new(RunLimits {
@@ -623,8 +728,14 @@ mod tests {
             until(&runs, &id, RunStatus::Failed).await;
             ids.push(id);
         }
+        // Another owner's finished run does not count against these.
+        let theirs = start(&runs, &w, "b").unwrap().id;
+        until_of(&runs, "b", &theirs, RunStatus::Failed).await;
         // Forgetting happens as the next run starts.
         start(&runs, &w, "a").unwrap();
+        runs.watch("b", &theirs, 0, 0, Duration::ZERO)
+            .await
+            .expect("kept");
         let first = runs.watch("a", &ids[0], 0, 0, Duration::ZERO).await;
         assert!(matches!(first, Err(FlowError::UnknownRun { .. })));
         for id in &ids[1..] {

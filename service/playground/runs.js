@@ -58,8 +58,17 @@ async function watchRun(token) {
       return;
     }
     showRun(body);
-    if (body.status === "COMPLETED" || body.status === "FAILED") return;
+    if (finished(body)) return;
   }
+}
+
+function finished(run) {
+  return run.status !== "RUNNING" && run.status !== "WAITING";
+}
+
+async function cancelRun() {
+  const { status, body } = await api(runPath(), { method: "DELETE" });
+  if (status === 200) showRun({ ...body, steps: [] });
 }
 
 function graphNode(id) {
@@ -88,6 +97,11 @@ function showRun(run) {
   if (run.status === "FAILED" && run.error && run.error.node) graphNode(run.error.node)?.classList.add("failed");
   const heading = el("h4", { id: "run-state", text: run.status + (run.wait ? " at " + run.wait.nodeId : "") + " · " + flowRun.steps.length + " steps" });
   const parts = [heading];
+  if (!finished(run)) {
+    const stop = el("button", { type: "button", id: "run-cancel", text: "Stop the run" });
+    stop.addEventListener("click", cancelRun);
+    parts.push(stop);
+  }
   if (run.status === "COMPLETED") parts.push(el("div", { class: "ok-box", id: "run-result" }, el("h3", { text: "Result" }), tree(run.result, 0)));
   if (run.status === "FAILED") parts.push(errorBox(200, run.error || {}, "run-error"));
   document.getElementById("run-status").replaceChildren(...parts);

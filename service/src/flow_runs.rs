@@ -1,7 +1,8 @@
 //! The flow run routes: a flow template of the service's library started
 //! for a tenant, watched step by step (a long poll), its waits answered by
 //! the caller, or in `serve --dev` by the emulator's end user
-//! (`connector_flows::runs`). A key's scope is checked as for invocations.
+//! (`connector_flows::runs`), or cancelled. A key's scope is checked as for
+//! invocations.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -96,6 +97,18 @@ pub async fn start(
         ),
         true,
     )
+}
+
+/// `DELETE /v1/tenants/{tenant}/flowRuns/{run}`: the run, cancelled.
+pub async fn cancel(
+    State(service): State<Service>,
+    Extension(scope): Extension<Arc<Scope>>,
+    Path((tenant_name, id)): Path<(String, String)>,
+) -> Response {
+    if visible_tenant(&service, &scope, &tenant_name).is_none() {
+        return unknown_tenant(&tenant_name);
+    }
+    answer(service.flow_runs().cancel(&tenant_name, &id), false)
 }
 
 /// What a watch asks for.

@@ -104,11 +104,14 @@ pub const ROUTES: &[Route] = &[
         summary: "Run a flow template of GET /v1/flows for the tenant; the answer is the run (RUNNING), which goes on in the service: watch it with readFlowRun, answer its waits with answerFlowRun.", access: Access::Tenant, query: &[],
         body: Some("{\"input\": the flow's input (its inputSchema), \"answeredBy\": \"watcher\" (default: the caller answers the waits) or \"endUser\" (serve --dev: the emulator's end user does)}."),
         responses: &[(201, "The run: id, flowId, status, version, stepCount, steps, answeredBy."), (400, "flowInput: the input broke the flow's inputSchema (pointer names the field); invalidRequest; notDevelopment (endUser outside serve --dev)."), AUTH,
-            (404, "unknownTenant (or a tenant this key may not see), unknownFlow."), (429, "tooManyRuns: as many runs as allowed are unfinished; retry after Retry-After.")] },
+            (404, "unknownTenant (or a tenant this key may not see), unknownFlow."), (429, "tooManyRuns: as many of the tenant's runs (16) or of all runs (256) as allowed are unfinished; retry after Retry-After, or cancel one.")] },
     Route { method: "GET", path: "/v1/tenants/{tenant}/flowRuns/{run}", operation: "readFlowRun",
         summary: "Watch a run (a long poll): its steps from ?after= on, once its version passes ?since= or ?waitMs= went by; WAITING comes with the wait's request, COMPLETED with the result, FAILED with the error (naming the node).", access: Access::Tenant,
         query: &[("after", "The index of the first step to return (default 0: all of them)."), ("since", "Answer once the run's version is past this one (default 0)."), ("waitMs", "How long to wait for that, at most 10000 (default 0: answer at once).")], body: None,
         responses: &[(200, "The run."), (400, "invalidRequest: a bad query."), AUTH, (404, "unknownTenant, or unknownRun (none, another tenant's, or forgotten).")] },
+    Route { method: "DELETE", path: "/v1/tenants/{tenant}/flowRuns/{run}", operation: "cancelFlowRun",
+        summary: "Cancel a run: it stops where it is (an invocation in flight is dropped) and is CANCELLED; it stays readable. A run that already ended stays as it ended.", access: Access::Tenant, query: &[], body: None,
+        responses: &[(200, "The run, CANCELLED (or as it ended)."), AUTH, (404, "unknownTenant, unknownRun.")] },
     Route { method: "POST", path: "/v1/tenants/{tenant}/flowRuns/{run}/answer", operation: "answerFlowRun",
         summary: "Answer the wait a run is at (an OTP, a choice, a WebAuthn credential, an approval): the run goes on.", access: Access::Tenant, query: &[],
         body: Some("{\"nodeId\": the waiting node (optional: checked when given), \"answer\": the answer (the code as a string, the chosen value, ...)}."),
@@ -173,6 +176,7 @@ fn handler(route: &Route) -> MethodRouter<Service> {
         "startFlowRun" => on(f, flow_runs::start),
         "readFlowRun" => on(f, flow_runs::read),
         "answerFlowRun" => on(f, flow_runs::answer_wait),
+        "cancelFlowRun" => on(f, flow_runs::cancel),
         other => panic!("route operation {other} has no handler"),
     }
 }

@@ -261,22 +261,61 @@ async fn flow_run_refusals_are_structured() {
 }
 
 #[tokio::test]
-async fn unfinished_runs_are_bounded_and_the_next_is_refused_with_retry_after() {
+async fn a_tenants_unfinished_runs_are_bounded_without_holding_back_another_and_a_cancel_frees_one()
+{
     let w = world_with_flows().await;
     let input = json!({ "input": { "userId": w.user(), "deviceType": "Email", "email": "many@example.com" } });
     let limit = connector_flows::RunLimits::default().max_live;
+    let mut ids = Vec::new();
     for _ in 0..limit {
-        expect(
-            start(&w, "one-time-device-authentication", input.clone()).await,
-            201,
-            None,
+        let started = start(&w, "one-time-device-authentication", input.clone()).await;
+        ids.push(
+            expect(started, 201, None).json["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
         );
     }
     let refused = expect(
-        start(&w, "one-time-device-authentication", input).await,
+        start(&w, "one-time-device-authentication", input.clone()).await,
         429,
         Some("tooManyRuns"),
     );
     assert_eq!(refused.header("retry-after"), Some("1"));
     assert_eq!(refused.json["error"]["limit"], limit);
+    expect_in_error(&refused, "summary", "this tenant's");
+    // Another tenant's runs are not held back by acme's.
+    let globex = w
+        .admin
+        .send(
+            "POST",
+            "/v1/tenants/globex/flows/one-time-device-authentication/runs",
+            input.to_string(),
+        )
+        .await;
+    expect(globex, 201, None);
+    // A cancelled run stops, stays readable and frees its place; another
+    // tenant's path cannot cancel it.
+    let run = format!("/v1/tenants/acme/flowRuns/{}", ids[0]);
+    let elsewhere = format!("/v1/tenants/globex/flowRuns/{}", ids[0]);
+    expect(
+        w.admin.send("DELETE", &elsewhere, "").await,
+        404,
+        Some("unknownRun"),
+    );
+    let cancelled = expect(w.acme.send("DELETE", &run, "").await, 200, None);
+    assert_eq!(cancelled.json["status"], "CANCELLED", "{}", cancelled.text);
+    let read = expect(w.acme.get(&run).await, 200, None);
+    assert_eq!(read.json["status"], "CANCELLED");
+    let answer = json!({ "answer": "1" }).to_string();
+    expect(
+        w.acme.send("POST", &format!("{run}/answer"), answer).await,
+        409,
+        Some("notWaiting"),
+    );
+    expect(
+        start(&w, "one-time-device-authentication", input).await,
+        201,
+        None,
+    );
 }
