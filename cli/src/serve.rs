@@ -206,17 +206,16 @@ async fn dev(port: u16, components: &Components, out: &mut Out) -> anyhow::Resul
             steps: vec![connector_testkit::templates::flows_dir().join("steps/mfa-enrollment.json")],
             ..Default::default()
         },
+        // The flow templates, for the playground's graphs and runs: the
+        // folder `demo` and `flow run` load, checked the same way.
+        flows: connector_service::FlowsSection {
+            dir: Some(connector_testkit::templates::flows_dir()),
+            ..Default::default()
+        },
         ..ServeConfig::default()
     };
     let service = Service::new(runtime, &config, Keys::single("dev", &key, true, &["*"]))?;
     service.registry().insert(DEV_TENANT, tenant);
-    // The flow templates, for the playground's graphs and runs: the
-    // library that `demo` and `flow run` load, so that the page shows and
-    // runs the same checked definitions.
-    service.set_flows(connector_testkit::templates::library(
-        service.runtime(),
-        &connector_testkit::templates::flows_dir(),
-    )?);
     let outbox = emulator.outbox_reader();
     service.set_dev_outbox(Box::new(move || {
         serde_json::to_value(outbox()).unwrap_or_default()

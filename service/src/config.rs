@@ -2,7 +2,8 @@
 //! (see `serve.example.toml` at the repository root) with environment
 //! overrides. It names the listen address, TLS, the API keys (as hashes),
 //! the tenants file, extra components, the runtime's limits and network
-//! policy, and the server's own bounds.
+//! policy, the server's own bounds, flow executions, and flow templates
+//! with the bounds of their runs.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -49,6 +50,86 @@ pub struct ServeConfig {
     /// Flow executions (seed 002's MFA enrollment step).
     #[serde(default)]
     pub executions: ExecutionsSection,
+    /// Flow templates and their runs.
+    #[serde(default)]
+    pub flows: FlowsSection,
+}
+
+/// `[flows]`: the flow templates the service lists and runs, and the
+/// bounds of their runs. Each bound left out keeps its default.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct FlowsSection {
+    /// A folder of flow files (`flows/*.json`), checked against the loaded
+    /// connectors at start (default: none, so nothing to run).
+    pub dir: Option<PathBuf>,
+    /// Unfinished runs of one tenant at once (default 16).
+    pub max_runs_per_tenant: Option<usize>,
+    /// Unfinished runs at once, all tenants together (default 256).
+    pub max_runs: Option<usize>,
+    /// Finished runs of one tenant kept to be read (default 32).
+    pub keep_finished_per_tenant: Option<usize>,
+    /// How long a finished run is kept (default 30 minutes).
+    pub keep_finished_ms: Option<u64>,
+    /// How long a wait stays open before its run fails (default 10 minutes).
+    pub answer_timeout_ms: Option<u64>,
+}
+
+impl FlowsSection {
+    /// The bounds of the runs, defaults where the section is silent.
+    pub fn run_limits(&self) -> connector_flows::RunLimits {
+        let defaults = connector_flows::RunLimits::default();
+        connector_flows::RunLimits {
+            max_live: self.max_runs_per_tenant.unwrap_or(defaults.max_live),
+            max_live_total: self.max_runs.unwrap_or(defaults.max_live_total),
+            keep_finished: self
+                .keep_finished_per_tenant
+                .unwrap_or(defaults.keep_finished),
+            keep_for: self
+                .keep_finished_ms
+                .map_or(defaults.keep_for, Duration::from_millis),
+            answer_timeout: self
+                .answer_timeout_ms
+                .map_or(defaults.answer_timeout, Duration::from_millis),
+        }
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let within =
+            |value: Option<u64>, key: &str, range: std::ops::RangeInclusive<u64>| match value {
+                Some(v) if !range.contains(&v) => Err(bad(
+                    format!("flows.{key}"),
+                    format!("must be between {} and {}", range.start(), range.end()),
+                )),
+                _ => Ok(()),
+            };
+        let count = |v: Option<usize>| v.map(|v| v as u64);
+        within(
+            count(self.max_runs_per_tenant),
+            "maxRunsPerTenant",
+            1..=10_000,
+        )?;
+        within(count(self.max_runs), "maxRuns", 1..=100_000)?;
+        within(
+            count(self.keep_finished_per_tenant),
+            "keepFinishedPerTenant",
+            0..=10_000,
+        )?;
+        within(self.keep_finished_ms, "keepFinishedMs", 0..=86_400_000)?;
+        within(
+            self.answer_timeout_ms,
+            "answerTimeoutMs",
+            1_000..=86_400_000,
+        )?;
+        let limits = self.run_limits();
+        if limits.max_live > limits.max_live_total {
+            return Err(bad(
+                "flows.maxRunsPerTenant",
+                "must be at most flows.maxRuns",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// `[executions]`: where executions are kept, how long an idle one lives,
@@ -170,6 +251,7 @@ impl Default for ServeConfig {
             runtime: RuntimeSection::default(),
             server: ServerLimits::default(),
             executions: ExecutionsSection::default(),
+            flows: FlowsSection::default(),
         }
     }
 }
@@ -201,6 +283,9 @@ impl ServeConfig {
         }
         config.components.iter_mut().for_each(resolve);
         config.executions.steps.iter_mut().for_each(resolve);
+        if let Some(dir) = config.flows.dir.as_mut() {
+            resolve(dir);
+        }
         if let Some(store) = config.executions.store.as_mut() {
             resolve(store);
         }
@@ -271,6 +356,7 @@ impl ServeConfig {
                 ));
             }
         }
+        self.flows.check()?;
         if s.shutdown_grace_ms > 3_600_000 {
             return Err(bad("server.shutdownGraceMs", "must be at most 3600000"));
         }
@@ -337,6 +423,34 @@ mod tests {
         assert_eq!(config.network().unwrap().tenant_origins.len(), 2);
         assert_eq!(config.tenant_limits.max_concurrent, Some(16));
         assert!(config.tenants_file.unwrap().ends_with("tenants.toml"));
+        assert!(config.flows.dir.unwrap().ends_with("flows"));
+    }
+
+    #[test]
+    fn flow_run_bounds_are_checked_and_default_where_left_out() {
+        let config: ServeConfig =
+            toml::from_str("[flows]\nmaxRunsPerTenant = 4\nanswerTimeoutMs = 5000\n").unwrap();
+        config.check().unwrap();
+        let limits = config.flows.run_limits();
+        assert_eq!(
+            (limits.max_live, limits.answer_timeout),
+            (4, Duration::from_secs(5))
+        );
+        assert_eq!(
+            limits.max_live_total,
+            connector_flows::RunLimits::default().max_live_total
+        );
+        for (text, key) in [
+            ("[flows]\nmaxRunsPerTenant = 0\n", "flows.maxRunsPerTenant"),
+            ("[flows]\nanswerTimeoutMs = 10\n", "flows.answerTimeoutMs"),
+            (
+                "[flows]\nmaxRunsPerTenant = 300\nmaxRuns = 200\n",
+                "flows.maxRunsPerTenant",
+            ),
+        ] {
+            let config: ServeConfig = toml::from_str(text).unwrap();
+            assert_eq!(config.check().unwrap_err().at, key, "{text}");
+        }
     }
 
     #[test]

@@ -37,10 +37,10 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use connector_flows::{BoxedDriver, FlowLibrary, RunLimits, Runs};
+use connector_flows::{BoxedDriver, FlowLibrary, Runs};
 use connector_runtime::{Error, Limits, Runtime, TenantRegistry, TenantStats};
 
-pub use config::{ConfigError, ExecutionsSection, ServeConfig, ServerLimits};
+pub use config::{ConfigError, ExecutionsSection, FlowsSection, ServeConfig, ServerLimits};
 pub use keys::{digest_hex, Keys, Scope};
 
 /// The service: the runtime, the tenants, the keys and the counters. Clone
@@ -68,7 +68,7 @@ struct Inner {
     /// What the development emulator sent (`serve --dev` only).
     dev_outbox: std::sync::OnceLock<DevOutbox>,
     /// The flow templates the playground shows and `flowRuns` run.
-    flows: std::sync::OnceLock<Arc<FlowLibrary>>,
+    flows: Arc<FlowLibrary>,
     /// The runs of those flows.
     flow_runs: Runs,
     /// The end user a run may ask to answer its waits (`serve --dev` only).
@@ -95,6 +95,10 @@ impl Service {
             other => other,
         })?;
         let executions = executions_of(&runtime, config)?;
+        let flows = match &config.flows.dir {
+            Some(dir) => flows_of(&runtime, dir)?,
+            None => FlowLibrary::new(),
+        };
         let service = Service {
             inner: Arc::new(Inner {
                 executions,
@@ -109,8 +113,8 @@ impl Service {
                 server: config.server.clone(),
                 ready: AtomicBool::new(false),
                 dev_outbox: std::sync::OnceLock::new(),
-                flows: std::sync::OnceLock::new(),
-                flow_runs: Runs::new(RunLimits::default()),
+                flows: Arc::new(flows),
+                flow_runs: Runs::new(config.flows.run_limits()),
                 dev_end_user: std::sync::OnceLock::new(),
             }),
         };
@@ -208,15 +212,11 @@ impl Service {
         self.inner.dev_outbox.get()
     }
 
-    /// The flow templates `GET /v1/flows` lists (for the playground's
-    /// graphs) and `POST .../flows/{flow}/runs` runs, checked against this
-    /// service's runtime; none unless set. A second call changes nothing.
-    pub fn set_flows(&self, library: FlowLibrary) {
-        let _ = self.inner.flows.set(Arc::new(library));
-    }
-
-    pub(crate) fn flow_library(&self) -> Arc<FlowLibrary> {
-        self.inner.flows.get().cloned().unwrap_or_default()
+    /// The flow templates `GET /v1/flows` lists and
+    /// `POST .../flows/{flow}/runs` runs: `[flows] dir`'s, checked against
+    /// this service's runtime.
+    pub fn flow_library(&self) -> Arc<FlowLibrary> {
+        self.inner.flows.clone()
     }
 
     pub(crate) fn flow_runs(&self) -> &Runs {
@@ -251,6 +251,19 @@ impl Service {
     pub(crate) fn tenant_limits(&self) -> Limits {
         self.inner.tenant_limits
     }
+}
+
+/// The flow templates of `dir`, checked against `runtime`'s connectors.
+fn flows_of(runtime: &Runtime, dir: &std::path::Path) -> Result<FlowLibrary, Error> {
+    let mut library = FlowLibrary::new();
+    library
+        .add_dir(dir)
+        .and_then(|_| library.check(runtime))
+        .map_err(|e| Error::Tenant {
+            field: "flows.dir".into(),
+            message: e.to_string().chars().take(1024).collect(),
+        })?;
+    Ok(library)
 }
 
 /// The executions `config` asks for: its step flows, in its store.

@@ -128,7 +128,7 @@ pub const ROUTES: &[Route] = &[
         responses: &[(200, "The connection is in use."), (400, "tenant: a setting is invalid (field names it)."), AUTH, (404, "No such connector, or not an admin key.")] },
     Route { method: "DELETE", path: "/v1/admin/tenants/{tenant}/connections/{connector}", operation: "deleteConnection", summary: "Remove a tenant's connection to a connector.", access: Access::Admin, query: &[], body: None,
         responses: &[(204, "Removed."), AUTH, (404, "No such tenant or connection, or not an admin key.")] },
-    Route { method: "GET", path: "/v1/flows", operation: "listFlows", summary: "The flow definitions the service was given (DaVinci's export shape), for the playground's graphs; serve --dev gives it flows/.", access: Access::Key, query: &[], body: None,
+    Route { method: "GET", path: "/v1/flows", operation: "listFlows", summary: "The flow templates of serve.toml's [flows] dir (DaVinci's export shape; serve --dev: flows/), which startFlowRun runs and the playground draws.", access: Access::Key, query: &[], body: None,
         responses: &[(200, "The definitions."), AUTH] },
     Route { method: "GET", path: "/v1/dev/outbox", operation: "devOutbox", summary: "The messages (OTPs) the development emulator sent, newest last: connector-host serve --dev only.", access: Access::Admin, query: &[], body: None,
         responses: &[(200, "The messages."), AUTH, (404, "Not serve --dev, or not an admin key.")] },

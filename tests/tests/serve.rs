@@ -58,6 +58,8 @@ struct Options {
     /// The service starts from a tenants file (tenant `filed`).
     tenants_file: bool,
     max_instances: Option<u32>,
+    /// The service lists and runs the seed's flow templates (`flows/`).
+    flows: bool,
 }
 
 /// An emulator with two environments, a runtime with PingOne MFA, HTTP and
@@ -127,6 +129,10 @@ impl World {
             tenants_file: folder.as_ref().map(|f| f.join("tenants.toml")),
             default_connector: Some(PINGONE.into()),
             server: options.server,
+            flows: connector_service::FlowsSection {
+                dir: options.flows.then(connector_testkit::templates::flows_dir),
+                ..Default::default()
+            },
             ..ServeConfig::default()
         };
         let keys = Keys::from_config(&[

@@ -4,16 +4,13 @@
 
 use super::*;
 
-/// The world with the seed's flow templates given to the service.
+/// The world with the seed's flow templates (`[flows] dir`).
 async fn world_with_flows() -> World {
-    let w = World::start(Options::default()).await;
-    let library = connector_testkit::templates::library(
-        w.served.service.runtime(),
-        &connector_testkit::templates::flows_dir(),
-    )
-    .expect("the templates load");
-    w.served.service.set_flows(library);
-    w
+    World::start(Options {
+        flows: true,
+        ..Options::default()
+    })
+    .await
 }
 
 /// Starts `flow` for `acme` with `body`.
@@ -318,4 +315,39 @@ async fn a_tenants_unfinished_runs_are_bounded_without_holding_back_another_and_
         201,
         None,
     );
+}
+
+#[tokio::test]
+async fn a_flows_folder_that_does_not_load_stops_the_start_and_names_its_key() {
+    let runtime = connector_testkit::runtime(test_config()).await;
+    let folder = std::env::temp_dir().join(format!("serve-flows-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).unwrap();
+    // A template naming a capability no loaded connector has.
+    let bad = std::fs::read_to_string(
+        connector_testkit::templates::flows_dir().join("sign-on-and-mfa.json"),
+    )
+    .unwrap()
+    .replace("readUserMFAEnabled", "noSuchCapability");
+    std::fs::write(folder.join("bad.json"), bad).unwrap();
+    let config = ServeConfig {
+        flows: connector_service::FlowsSection {
+            dir: Some(folder.clone()),
+            ..Default::default()
+        },
+        ..ServeConfig::default()
+    };
+    let refused = Service::new(
+        runtime,
+        &config,
+        Keys::single("k", ACME_KEY, false, &["acme"]),
+    );
+    let _ = std::fs::remove_dir_all(&folder);
+    match refused {
+        Err(connector_runtime::Error::Tenant { field, message }) => {
+            assert_eq!(field, "flows.dir");
+            assert!(message.contains("noSuchCapability"), "{message}");
+        }
+        Err(other) => panic!("not the flows error: {other}"),
+        Ok(_) => panic!("a folder with a broken template must not load"),
+    }
 }
