@@ -117,6 +117,17 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
+    /// The status as the API spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            RunStatus::Running => "RUNNING",
+            RunStatus::Waiting => "WAITING",
+            RunStatus::Completed => "COMPLETED",
+            RunStatus::Failed => "FAILED",
+            RunStatus::Cancelled => "CANCELLED",
+        }
+    }
+
     fn finished(self) -> bool {
         !matches!(self, RunStatus::Running | RunStatus::Waiting)
     }
@@ -375,7 +386,7 @@ impl Runs {
             None => {
                 return Err(not_waiting(format!(
                     "it is {}, not at a wait",
-                    serde_json::to_value(run.status).unwrap_or_default()
+                    run.status.name()
                 )))
             }
         };
@@ -392,6 +403,22 @@ impl Runs {
         let _ = reply.send(answer);
         run.bump();
         Ok(run.view(id, run.steps.len()))
+    }
+
+    /// How many runs each owner has in each status (finished ones until
+    /// they are forgotten), by owner then status: the service's metrics.
+    pub fn census(&self) -> Vec<(String, &'static str, usize)> {
+        let mut counts: std::collections::BTreeMap<(String, &'static str), usize> =
+            Default::default();
+        for run in self.shared.runs.lock().unwrap().values() {
+            *counts
+                .entry((run.owner.clone(), run.status.name()))
+                .or_default() += 1;
+        }
+        counts
+            .into_iter()
+            .map(|((owner, status), n)| (owner, status, n))
+            .collect()
     }
 
     /// Cancels run `id` of `owner`: its task stops where it is (an

@@ -1,8 +1,8 @@
 //! The service's metrics, in the Prometheus text format (`GET /metrics`):
 //! invocations by tenant, connector, capability and outcome; latency
 //! histograms by connector and capability; invocations in flight and
-//! queued; token fetches; guest traps; limit hits; HTTP requests by route
-//! and status. Labels are the operator's names (tenants, connectors,
+//! queued; token fetches; guest traps; limit hits; flow runs by tenant and
+//! status; HTTP requests by route and status. Labels are the operator's names (tenants, connectors,
 //! capabilities, routes); no key, secret or input ever becomes one.
 
 use std::collections::BTreeMap;
@@ -95,7 +95,11 @@ impl Metrics {
     }
 
     /// The text exposition; `tenants` are every tenant's name and counters.
-    pub fn render(&self, tenants: &[(String, TenantStats)]) -> String {
+    pub fn render(
+        &self,
+        tenants: &[(String, TenantStats)],
+        flow_runs: &[(String, &str, usize)],
+    ) -> String {
         let mut out = String::new();
         let family = |out: &mut String, name: &str, kind: &str, help: &str| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
@@ -218,6 +222,20 @@ impl Metrics {
                 "connector_limit_hits_total{{tenant=\"{}\",limit=\"{}\"}} {v}",
                 esc(&k[0]),
                 esc(&k[1])
+            );
+        }
+        family(
+            &mut out,
+            "connector_flow_runs",
+            "gauge",
+            "Flow runs the service holds, by tenant and status (the finished ones until they are forgotten).",
+        );
+        for (tenant, status, n) in flow_runs {
+            let _ = writeln!(
+                out,
+                "connector_flow_runs{{tenant=\"{}\",status=\"{}\"}} {n}",
+                esc(tenant),
+                esc(status)
             );
         }
         family(

@@ -274,7 +274,8 @@ async fn ready(State(service): State<Service>) -> Response {
 }
 
 async fn metrics(State(service): State<Service>) -> Response {
-    let text = service.metrics().render(&service.tenant_stats());
+    let runs = service.flow_runs().census();
+    let text = service.metrics().render(&service.tenant_stats(), &runs);
     ([("content-type", "text/plain; version=0.0.4")], text).into_response()
 }
 

@@ -160,6 +160,14 @@ async fn a_template_runs_step_by_step_with_its_otp_answered_by_the_caller() {
     );
     assert_eq!(whole.json["steps"].as_array().unwrap().len(), steps.len());
 
+    let metrics = expect(w.admin.get("/metrics").await, 200, None);
+    assert!(
+        metrics
+            .text
+            .contains("connector_flow_runs{tenant=\"acme\",status=\"COMPLETED\"} 1"),
+        "{}",
+        metrics.text
+    );
     // Another tenant's path does not find it, even with a key that may
     // see that tenant; a key that may not see acme does not see acme.
     let as_globex = w
