@@ -300,8 +300,9 @@ fn a_connection_is_saved_with_its_secret_write_only() {
 /// own text), whether it can be seen (it has a size, lies in the viewport,
 /// give or take the pixel that scrolling it into view may leave, and is
 /// the element actually drawn at its centre), whether the browser
-/// counts the focus as one to show (`:focus-visible`), and the outline or
-/// box shadow that shows it.
+/// counts the focus as one to show (`:focus-visible`), and the outline,
+/// box shadow or, for a graph's node (SVG), the thick stroke of its box
+/// that shows it.
 const FOCUS: &str = "const n = document.activeElement;\
     if (!n || n === document.body) return null;\
     const text = (ids) => ids.split(/\\s+/).map((id) => document.getElementById(id))\
@@ -319,10 +320,14 @@ const FOCUS: &str = "const n = document.activeElement;\
     const transparent = (c) => c === 'transparent' || /^rgba\\(.*,\\s*0\\)$/.test(c);\
     const outline = style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0\
         && !transparent(style.outlineColor);\
+    const box = n instanceof SVGElement ? n.querySelector('rect') : null;\
+    const stroke = box ? getComputedStyle(box) : null;\
+    const marked = !!stroke && parseFloat(stroke.strokeWidth) >= 3 && !transparent(stroke.stroke);\
     return { tag: n.tagName.toLowerCase(), id: n.id, pointer: n.getAttribute('data-pointer'),\
         capability: n.getAttribute('data-capability'), value: n.value === undefined ? null : n.value,\
         name, visible, focusVisible: n.matches(':focus-visible'),\
         indicator: outline ? style.outlineStyle + ' ' + style.outlineWidth + ' ' + style.outlineColor\
+            : marked ? 'stroke ' + stroke.strokeWidth + ' ' + stroke.stroke\
             : (style.boxShadow !== 'none' ? style.boxShadow : '') };";
 
 /// The focused element, as [`FOCUS`] reads it, after checking what a
@@ -605,5 +610,117 @@ fn a_flow_run_answered_by_the_emulators_end_user_marks_every_node_it_reaches() {
         invalid,
         json!(["/deviceType"]),
         "the missing field is marked"
+    );
+}
+
+/// A flow run by keyboard alone: Tab to the flow, Enter to open it (the
+/// focus goes to its first node), Tab through its nodes into the run's
+/// form, keys typed into its fields, Enter to run; the wait's answer field
+/// takes the focus, the OTP is read from the outbox with Enter on a button
+/// and sent with Enter; then a step of the list opens with Enter. Every stop
+/// is checked by [`focus_stop`].
+#[test]
+fn a_flow_run_by_keyboard_alone() {
+    let Some((browser, dev)) = open_page(1280, 800) else {
+        return;
+    };
+    let user = first_user(&dev);
+    browser.find("[data-flow=\"one-time-device-authentication\"]");
+    tab_until(
+        &browser,
+        "return document.activeElement.getAttribute('data-flow') === 'one-time-device-authentication';",
+        json!([]),
+        80,
+    );
+    browser.press(keys::ENTER);
+    browser.wait_for(
+        "the focus on the flow's first node",
+        "return document.activeElement.getAttribute('data-node') === 'start';",
+    );
+    let node = focus_stop(&browser);
+    assert!(
+        node["name"].as_str().unwrap().starts_with("CONNECTION"),
+        "{node}"
+    );
+    // Enter on a node shows its definition.
+    browser.press(keys::ENTER);
+    let title = browser.text("#flow-node-title");
+    assert!(title.starts_with("CONNECTION"), "{title}");
+
+    let mut wanted: Vec<(&str, &str)> = vec![
+        ("/userId", &user),
+        ("/deviceType", "Email"),
+        ("/email", "keys.only@example.com"),
+    ];
+    while !wanted.is_empty() {
+        let remaining: Vec<&str> = wanted.iter().map(|(p, _)| *p).collect();
+        let stop = tab_until(
+            &browser,
+            "return arguments[0].includes(document.activeElement.getAttribute('data-pointer'));",
+            json!([remaining]),
+            40,
+        )
+        .pop()
+        .expect("a stop");
+        let pointer = stop["pointer"].as_str().unwrap_or_default().to_owned();
+        let at = wanted
+            .iter()
+            .position(|(p, _)| *p == pointer)
+            .expect("wanted");
+        let (_, value) = wanted.remove(at);
+        browser.press(value);
+        let typed = browser.execute("return document.activeElement.value;", json!([]));
+        // A select holds its option's JSON value.
+        let shown = if pointer == "/deviceType" {
+            json!(format!("\"{value}\""))
+        } else {
+            json!(value)
+        };
+        assert_eq!(typed, shown, "typed into {pointer}");
+    }
+    tab_until(
+        &browser,
+        "return document.activeElement.id === 'run-start';",
+        json!([]),
+        10,
+    );
+    browser.press(keys::ENTER);
+    wait_for_run(&browser, "WAITING");
+    browser.wait_for(
+        "the focus on the wait's answer",
+        "return document.activeElement.id === 'wait-answer';",
+    );
+    focus_stop(&browser);
+    tab_until(
+        &browser,
+        "return document.activeElement.id === 'wait-read-otp';",
+        json!([]),
+        3,
+    );
+    browser.press(keys::ENTER);
+    browser.wait_for(
+        "the OTP in the focused field",
+        "const n = document.activeElement; return n.id === 'wait-answer' && /^[0-9]{6}$/.test(n.value);",
+    );
+    browser.press(keys::ENTER);
+    wait_for_run(&browser, "COMPLETED");
+    assert_eq!(
+        nodes_marked(&browser, "reached"),
+        json!(["start", "askOtp", "check", "done"])
+    );
+    // The focus left with the answered form; from the top of the page,
+    // Tab reaches the run's steps, and Enter opens one.
+    browser.execute("document.activeElement.blur();", json!([]));
+    tab_until(
+        &browser,
+        "return document.activeElement.getAttribute('data-step') === '2';",
+        json!([]),
+        120,
+    );
+    browser.press(keys::ENTER);
+    let output = browser.text("#flow-node .step-details");
+    assert!(
+        output.contains("validateOtpDeviceAuthentication"),
+        "{output}"
     );
 }

@@ -426,12 +426,18 @@ function openFlow(flow, button) {
       svg("text", { x: "8", y: "42" }, (n.title || n.id).slice(0, 24)));
     const show = () => showNode(n);
     g.addEventListener("click", show);
+    // Chromium does not scroll a focused SVG element into view by itself:
+    // a node reached by Tab in the graph's own scroll box must be seen.
+    g.addEventListener("focus", () => g.scrollIntoView({ block: "nearest", inline: "nearest" }));
     g.addEventListener("keydown", (event) => { if (event.key === "Enter" || event.key === " ") { event.preventDefault(); show(); } });
     graph.append(g);
   }
   document.getElementById("flow-graph").replaceChildren(graph);
   document.getElementById("flow-node").replaceChildren();
   prepareRun(flow);
+  // As a capability's form does, the opened flow takes the focus: its
+  // first node, so that a keyboard user goes on from there.
+  graph.querySelector(".node")?.focus();
 }
 
 function showNode(node) {
