@@ -30,6 +30,20 @@ fn bad_request(kind: &str, pointer: &str, summary: impl Into<String>) -> Respons
     refusal_at(StatusCode::BAD_REQUEST, kind, pointer, summary)
 }
 
+/// The refusal of a body object with a key besides `allowed` (a misspelt
+/// key would otherwise be ignored), naming it by its pointer.
+fn stray_key(body: &Value, allowed: &[&str]) -> Option<Response> {
+    let other = body
+        .as_object()
+        .and_then(|b| b.keys().find(|k| !allowed.contains(&k.as_str())))?;
+    let shown: String = other.chars().take(64).collect();
+    Some(bad_request(
+        "invalidRequest",
+        &format!("/{}", shown.replace('~', "~0").replace('/', "~1")),
+        format!("the body's keys are {}; nothing else", allowed.join(", ")),
+    ))
+}
+
 fn answer(result: Result<RunView, connector_flows::FlowError>, created: bool) -> Response {
     match result {
         Ok(view) => {
@@ -61,6 +75,9 @@ pub async fn start(
         Ok(_) => return bad_request("invalidRequest", "", "the body is not a JSON object"),
         Err(why) => return bad_request("invalidRequest", "", format!("the body is {why}")),
     };
+    if let Some(refused) = stray_key(&body, &["input", "answeredBy"]) {
+        return refused;
+    }
     let input = body
         .get("input")
         .cloned()
@@ -181,6 +198,9 @@ pub async fn answer_wait(
         Ok(body) => body,
         Err(why) => return bad_request("invalidRequest", "", format!("the body is {why}")),
     };
+    if let Some(refused) = stray_key(&body, &["nodeId", "answer"]) {
+        return refused;
+    }
     let Some(given) = body.get("answer").cloned() else {
         return bad_request(
             "invalidRequest",

@@ -112,6 +112,13 @@ async fn a_template_runs_step_by_step_with_its_otp_answered_by_the_caller() {
         409,
         Some("notWaiting"),
     );
+    let extra = json!({ "nodeId": "askOtp", "answer": "1", "otp": "1" }).to_string();
+    let refused = expect(
+        w.acme.send("POST", &answer_path, extra).await,
+        400,
+        Some("invalidRequest"),
+    );
+    assert_eq!(refused.json["error"]["pointer"], "/otp");
     let no_answer = json!({ "nodeId": "askOtp" }).to_string();
     let refused = expect(
         w.acme.send("POST", &answer_path, no_answer).await,
@@ -225,6 +232,17 @@ async fn flow_run_refusals_are_structured() {
         Some("invalidRequest"),
     );
     assert_eq!(who.json["error"]["pointer"], "/answeredBy");
+    let typo = expect(
+        start(
+            &w,
+            "sign-on-and-mfa",
+            json!({ "inputs": { "userId": user } }),
+        )
+        .await,
+        400,
+        Some("invalidRequest"),
+    );
+    assert_eq!(typo.json["error"]["pointer"], "/inputs");
     expect(
         w.acme
             .send("POST", "/v1/tenants/acme/flows/sign-on-and-mfa/runs", "{")
