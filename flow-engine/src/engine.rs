@@ -18,6 +18,10 @@ use crate::FlowError;
 pub const MAX_DEPTH: usize = 8;
 /// How many nodes one run may pass through, loops included.
 pub const MAX_STEPS: usize = 500;
+/// How many bytes of step inputs and outputs (as JSON) one run may hold.
+/// A run keeps every output, since later nodes may refer to it; without a
+/// budget, 500 steps of the tenant's largest outputs would be gigabytes.
+pub const MAX_RUN_BYTES: usize = 16 << 20;
 
 /// What a wait node asks the end user.
 #[derive(Debug, Clone, Serialize)]
@@ -123,8 +127,9 @@ impl<'a> Engine<'a> {
         input: Value,
         driver: &mut D,
     ) -> Result<FlowRun, FlowError> {
-        let mut steps = Vec::new();
-        let result = self.run_at(flow_id, input, 0, driver, &mut steps).await?;
+        let mut trail = Trail::default();
+        let result = self.run_at(flow_id, input, 0, driver, &mut trail).await?;
+        let steps = trail.steps;
         Ok(FlowRun {
             flow_id: flow_id.to_owned(),
             status: "COMPLETED",
@@ -133,14 +138,14 @@ impl<'a> Engine<'a> {
         })
     }
 
-    /// One flow at `depth`; its steps go to `steps`. Boxed: sub-flows recurse.
+    /// One flow at `depth`; its steps go to `trail`. Boxed: sub-flows recurse.
     fn run_at<'s, D: Driver>(
         &'s self,
         flow_id: &'s str,
         input: Value,
         depth: usize,
         driver: &'s mut D,
-        steps: &'s mut Vec<Step>,
+        trail: &'s mut Trail,
     ) -> std::pin::Pin<Box<dyn Future<Output = Result<Value, FlowError>> + Send + 's>> {
         Box::pin(async move {
             let flow = self
@@ -230,7 +235,7 @@ impl<'a> Engine<'a> {
                                 step.error = error.clone();
                                 let Some(on_error) = &c.on_error else {
                                     driver.step(&step);
-                                    steps.push(step);
+                                    trail.steps.push(step);
                                     return Err(FlowError::Invocation {
                                         flow_id: flow.flow_id.clone(),
                                         node_id: node.id.clone(),
@@ -304,7 +309,7 @@ impl<'a> Engine<'a> {
                         step.input = input.clone();
                         // The sub-flow's own steps come before this one's end.
                         let output = self
-                            .run_at(&sub.flow_id, input, depth + 1, driver, steps)
+                            .run_at(&sub.flow_id, input, depth + 1, driver, trail)
                             .await?;
                         step.output = output.clone();
                         scope
@@ -315,17 +320,46 @@ impl<'a> Engine<'a> {
                     NodeKind::Result(result) => {
                         let output = resolve(&scope, &result.output, "output")?;
                         step.output = output.clone();
-                        driver.step(&step);
-                        steps.push(step);
+                        trail.keep(step, flow, driver)?;
                         return Ok(output);
                     }
                 };
                 step.next = Some(next.clone());
-                driver.step(&step);
-                steps.push(step);
+                trail.keep(step, flow, driver)?;
                 node = flow.node(&next).expect("targets are checked on load");
             }
         })
+    }
+}
+
+/// The steps of a run so far, and the bytes of their inputs and outputs.
+#[derive(Default)]
+struct Trail {
+    steps: Vec<Step>,
+    bytes: usize,
+}
+
+impl Trail {
+    /// Keeps `step` (the driver sees it first), unless the run would hold
+    /// more than [`MAX_RUN_BYTES`]: then the run ends at its node.
+    fn keep<D: Driver>(
+        &mut self,
+        step: Step,
+        flow: &FlowDefinition,
+        driver: &mut D,
+    ) -> Result<(), FlowError> {
+        let size = |v: &Value| if v.is_null() { 0 } else { v.to_string().len() };
+        self.bytes += size(&step.input) + size(&step.output);
+        if self.bytes > MAX_RUN_BYTES {
+            return Err(node_error(
+                flow,
+                &step.node_id,
+                format!("the run's step inputs and outputs passed {MAX_RUN_BYTES} bytes"),
+            ));
+        }
+        driver.step(&step);
+        self.steps.push(step);
+        Ok(())
     }
 }
 

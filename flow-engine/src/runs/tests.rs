@@ -248,3 +248,21 @@ async fn finished_runs_past_the_count_kept_are_forgotten_oldest_first() {
             .expect("kept");
     }
 }
+
+#[tokio::test]
+async fn a_run_holding_more_than_its_byte_budget_fails_at_that_node() {
+    let w = world();
+    let runs = Runs::new(RunLimits::default());
+    let id = start(&runs, &w, "a").unwrap().id;
+    until(&runs, &id, RunStatus::Waiting).await;
+    let huge = "7".repeat(crate::engine::MAX_RUN_BYTES + 1);
+    runs.answer("a", &id, Some("askCode"), json!(huge)).unwrap();
+    let failed = until(&runs, &id, RunStatus::Failed).await;
+    let error = failed.error.expect("the error");
+    assert_eq!(error["node"], "askCode", "{error}");
+    assert!(
+        error["summary"].as_str().unwrap().contains("bytes"),
+        "{error}"
+    );
+    assert_eq!(failed.step_count, 0, "the step past the budget is not kept");
+}
