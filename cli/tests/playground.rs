@@ -52,6 +52,11 @@ fn artifacts() -> PathBuf {
     dir
 }
 
+/// Saves what the browser shows as `name` under [`artifacts`].
+fn save_screenshot(browser: &Browser, name: &str) {
+    std::fs::write(artifacts().join(name), browser.screenshot()).expect("the screenshot");
+}
+
 /// A browser at `width` x `height` on a fresh `serve --dev`'s page; `None`
 /// where no browser is installed.
 fn open_page(width: u32, height: u32) -> Option<(Browser, Dev)> {
@@ -134,8 +139,7 @@ fn create_device_from_its_form_and_a_bad_field_marked() {
     let output = output.as_str().unwrap_or_default();
     assert!(output.contains("SMS"), "{output}");
     assert!(output.contains("rawResponse"), "{output}");
-    std::fs::write(artifacts().join("create-device.png"), browser.screenshot())
-        .expect("the screenshot");
+    save_screenshot(&browser, "create-device.png");
 
     // A value the schema refuses: the field is marked, with the reason.
     set(&browser, "/status", "BOGUS");
@@ -151,8 +155,7 @@ fn create_device_from_its_form_and_a_bad_field_marked() {
         json!([]),
     );
     assert_eq!(kind, json!("invalidInput"));
-    std::fs::write(artifacts().join("invalid-input.png"), browser.screenshot())
-        .expect("the screenshot");
+    save_screenshot(&browser, "invalid-input.png");
 }
 
 /// The status heading of the execution the page shows, once it is `wanted`.
@@ -195,7 +198,7 @@ fn enrollment_step_by_hand_to_enrolled_with_the_otp_from_the_outbox() {
     );
     browser.click("form[data-action=\"device.activate\"] button[type=\"submit\"]");
     wait_for_status(&browser, "COMPLETED: ENROLLED");
-    std::fs::write(artifacts().join("enrolled.png"), browser.screenshot()).expect("the screenshot");
+    save_screenshot(&browser, "enrolled.png");
 }
 
 #[test]
@@ -206,16 +209,12 @@ fn a_narrow_window_scrolls_down_not_sideways() {
     browser.click("[data-capability=\"pingone-mfa/createDevice\"]");
     browser.find("#fields [data-pointer=\"/userId\"]");
     assert_no_sideways_scroll(&browser);
-    std::fs::write(artifacts().join("narrow.png"), browser.screenshot()).expect("the screenshot");
+    save_screenshot(&browser, "narrow.png");
     // A flow's graph scrolls in its own box, and a run's form and steps fit.
     run_one_time_flow(&browser, &dev, "narrow@example.com", "endUser");
     wait_for_run(&browser, "COMPLETED");
     assert_no_sideways_scroll(&browser);
-    std::fs::write(
-        artifacts().join("narrow-flow-run.png"),
-        browser.screenshot(),
-    )
-    .expect("the screenshot");
+    save_screenshot(&browser, "narrow-flow-run.png");
 }
 
 #[test]
@@ -260,8 +259,7 @@ fn a_flow_definition_as_a_graph_with_its_node_types() {
     assert_eq!(title, json!("CONNECTION: Read the user's MFA state"));
     // The graph scrolls in its own box; the page does not scroll sideways.
     assert_no_sideways_scroll(&browser);
-    std::fs::write(artifacts().join("flow-graph.png"), browser.screenshot())
-        .expect("the screenshot");
+    save_screenshot(&browser, "flow-graph.png");
 }
 
 #[test]

@@ -74,7 +74,7 @@ fn a_flow_runs_from_its_graph_each_node_marked_as_reached_its_otp_answered_in_th
         "document.getElementById('flow-title').scrollIntoView();",
         json!([]),
     );
-    std::fs::write(artifacts().join("flow-run.png"), browser.screenshot()).expect("the screenshot");
+    save_screenshot(&browser, "flow-run.png");
     // A second run, stopped at its wait: it ends CANCELLED, no longer asking.
     browser.click("#run-start");
     wait_for_run(&browser, "WAITING");

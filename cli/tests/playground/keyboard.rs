@@ -159,8 +159,7 @@ fn a_keyboard_only_walkthrough() {
     // The answer scrolls into view; the focus, still on the button, must
     // not be left behind out of sight.
     assert_eq!(focus_stop(&browser)["id"], json!("invoke"));
-    std::fs::write(artifacts().join("keyboard-only.png"), browser.screenshot())
-        .expect("the screenshot");
+    save_screenshot(&browser, "keyboard-only.png");
 }
 
 /// A flow run by keyboard alone: Tab to the flow, Enter to open it (the
